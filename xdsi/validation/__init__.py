@@ -1,0 +1,1 @@
+"""Validation of XDS/XDS-I.b messages, KOS and CDA documents: one pipeline, findings collected, never raised."""
