@@ -104,6 +104,7 @@ def document_entry(el: etree._Element) -> DocumentEntry:
             de.extra_slots.setdefault(name, []).extend(values)
     de.title, counts["title"] = _localized(el, "Name")
     de.comments, counts["comments"] = _localized(el, "Description")
+    counts["version"] = len(el.findall(f"{R}VersionInfo"))
     de.authors = [_author(c) for c in _classifications(el, v.DE_AUTHOR)]
     for attr, scheme in v.DE_SINGLE_CODES.items():
         found = _classifications(el, scheme)

@@ -21,6 +21,7 @@ from typing import Literal
 from lxml import etree
 
 from xdsi.messages import mtom
+from xdsi.messages.mtom import MtomMessage, XopInclude
 from xdsi.messages.soap import SoapEnvelope, parse_envelope
 from xdsi.messages.xmlsafe import MAX_XML_BYTES, InputError, ParsedXml, parse_xml_info
 
@@ -61,11 +62,11 @@ class RawMessage:
     http_method: str | None = None
     http_status: int | None = None
     #: the decoded multipart message (None when the body was plain XML)
-    mtom: mtom.MtomMessage | None = None
+    mtom: MtomMessage | None = None
     #: parse details of the root XML (BOM, encodings, DOCTYPE)
     xml_info: ParsedXml | None = None
     #: every xop:Include and its target
-    xop: list[mtom.XopInclude] = field(default_factory=list)
+    xop: list[XopInclude] = field(default_factory=list)
     #: actions written outside wsa:Action, by where they were found (see the ACTION_* labels)
     actions: dict[str, str] = field(default_factory=dict)
 
@@ -125,7 +126,9 @@ def _dechunk(body: bytes, limit: int) -> bytes:
         try:
             size = int(size_line, 16)
         except ValueError:
-            raise InputError(f"invalid chunked transfer coding: chunk size {size_line[:20]!r} is not hex") from None
+            raise InputError(
+                f"invalid chunked transfer coding: chunk size {size_line[:20]!r} is not hex"
+            ) from None
         pos = eol + 1
         if size == 0:
             return bytes(out)  # trailers, if any, are ignored
@@ -146,7 +149,9 @@ def _dechunk(body: bytes, limit: int) -> bytes:
 
 
 def _decompress(body: bytes, coding: str, limit: int) -> bytes:
-    wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(coding)
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(
+        coding
+    )
     if wbits is None:
         raise InputError(f"Content-Encoding '{coding}' is not supported")
     d = zlib.decompressobj(wbits)
@@ -216,7 +221,8 @@ def read_message(
             else:
                 if len(body) < length:
                     raise InputError(
-                        f"truncated HTTP body: Content-Length says {length} bytes, the capture holds {len(body)}"
+                        f"truncated HTTP body: Content-Length says {length} bytes, "
+                        f"the capture holds {len(body)}"
                     )
                 if len(body) > length:
                     notes.append(f"{len(body) - length} bytes after Content-Length ignored")
@@ -228,7 +234,9 @@ def read_message(
         header_ct = headers.get("content-type")
         if header_ct:
             if content_type and content_type != header_ct:
-                notes.append("the Content-Type argument differs from the capture's header; the header is used")
+                notes.append(
+                    "the Content-Type argument differs from the capture's header; the header is used"
+                )
             content_type = header_ct
         elif content_type is None:
             notes.append("the HTTP capture has no Content-Type header")
@@ -237,7 +245,7 @@ def read_message(
 
     mediatype, ct_params = mtom.parse_content_type(content_type)
     looks_mime = body.lstrip(b"\r\n").startswith(b"--")
-    mtom_msg: mtom.MtomMessage | None = None
+    mtom_msg: MtomMessage | None = None
     actions: dict[str, str] = {}
     if mediatype.startswith("multipart/"):
         mtom_msg = mtom.decode(body, content_type, max_bytes)

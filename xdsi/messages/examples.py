@@ -280,3 +280,23 @@ def flux10(exam: Exam | None = None) -> RetrieveResponse:
         for i in range(exam.instances_per_series)
     ]
     return RetrieveResponse(RegistryResponse(), docs)
+
+
+def flux1_with_folder(exam: Exam | None = None) -> tuple[RegistryObjects, list[Document]]:
+    """Flux 1 with a Classeur (Folder) holding the KOS."""
+    exam = exam or Exam()
+    objects, docs = flux1(exam)
+    ss = objects.submission_sets[0]
+    fd = md.Folder(
+        entry_uuid="Folder01",
+        unique_id=uid(exam.name, "folder"),
+        patient_id=exam.patient_id,
+        codes=[exam.procedure],
+        title="Examens d'imagerie du thorax",
+    )
+    objects.folders.append(fd)
+    objects.associations += [
+        has_member(ss.entry_uuid, fd.entry_uuid, 3, submission_set_status="Original"),
+        has_member(fd.entry_uuid, "DocumentEntry-KOS", 4),
+    ]
+    return objects, docs

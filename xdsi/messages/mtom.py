@@ -1,12 +1,12 @@
 """MTOM/XOP: decode and encode ``multipart/related`` SOAP messages (W3C SOAP MTOM, XOP 1.0).
 
-Decoding uses requests-toolbelt's :class:`MultipartDecoder` (byte-exact, fast), which splits on CRLF-framed
-boundaries and ignores ``start=``: this module strips the preamble, checks the closing boundary (truncation),
-rewrites bare-LF framing (as in published examples saved on Unix) to CRLF framing without touching part content,
-maps the parts by Content-ID, resolves the root part from ``start=`` and undoes base64 / quoted-printable
-Content-Transfer-Encodings.
+Decoding uses requests-toolbelt's :class:`MultipartDecoder` (byte-exact, fast), which splits on
+CRLF-framed boundaries and ignores ``start=``: this module strips the preamble, checks the closing boundary
+(truncation), rewrites bare-LF framing (as in published examples saved on Unix) to CRLF framing without
+touching part content, maps the parts by Content-ID, resolves the root part from ``start=`` and undoes
+base64 / quoted-printable Content-Transfer-Encodings.
 
-Unreadable input raises :class:`~xdsi.messages.xmlsafe.InputError`; readable oddities are recorded in ``notes``.
+Unreadable input raises :class:`~xdsi.messages.xmlsafe.InputError`; readable oddities go to ``notes``.
 """
 
 from __future__ import annotations
@@ -175,7 +175,9 @@ def _decode_transfer(data: bytes, cte: str | None, label: str, notes: list[str])
         try:
             return base64.b64decode(b"".join(data.split()), validate=True)
         except (binascii.Error, ValueError):
-            raise InputError(f"MIME part {label}: Content-Transfer-Encoding base64 but the content is not base64") from None
+            raise InputError(
+                f"MIME part {label}: Content-Transfer-Encoding base64 but the content is not base64"
+            ) from None
     if enc == "quoted-printable":
         return quopri.decodestring(data)
     notes.append(f"MIME part {label}: unknown Content-Transfer-Encoding '{cte}', content kept as is")
@@ -393,7 +395,7 @@ def encode(
     root_cid = f"root.{uuid.uuid4().hex}@xdsi"
     cids = {strip_cid(c): v for c, v in attachments.items()}
     for cid, (_, ctype) in cids.items():
-        if not cid or any(c in cid for c in "<>\r\n\" "):
+        if not cid or any(c in cid for c in '<>\r\n" '):
             raise ValueError(f"invalid Content-ID {cid!r}")
         _check_param(ctype, "attachment media type")
     if root_cid in cids:  # pragma: no cover - uuid collision

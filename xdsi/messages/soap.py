@@ -287,7 +287,7 @@ class SoapEnvelope:
 def _text(el: etree._Element | None) -> str | None:
     if el is None:
         return None
-    return "".join(el.itertext()).strip()
+    return "".join(str(t) for t in el.itertext()).strip()
 
 
 def _local(qname_text: str | None) -> str:
@@ -309,7 +309,10 @@ def _parse_fault(fault: etree._Element, ns: str) -> SoapFault:
         return SoapFault(code, _text(reason_el) or "", subcodes, detail)
     # SOAP 1.1: unqualified children
     return SoapFault(
-        _local(_text(fault.find("faultcode"))), _text(fault.find("faultstring")) or "", [], fault.find("detail")
+        _local(_text(fault.find("faultcode"))),
+        _text(fault.find("faultstring")) or "",
+        [],
+        fault.find("detail"),
     )
 
 
@@ -339,7 +342,9 @@ def parse_envelope(root: etree._Element) -> SoapEnvelope:
         env.to = _text(h.find(_q(WSA, "To")))
         env.reply_to = _text(h.find(f"{_q(WSA, 'ReplyTo')}/{_q(WSA, 'Address')}"))
         env.wsa_2004_headers = [
-            etree.QName(c).localname for c in h if isinstance(c.tag, str) and etree.QName(c).namespace == WSA_2004
+            etree.QName(c).localname
+            for c in h
+            if isinstance(c.tag, str) and etree.QName(c).namespace == WSA_2004
         ]
     if env.body is not None and env.body.tag == _q(ns, "Fault"):
         env.fault = _parse_fault(env.body, ns)

@@ -22,7 +22,7 @@ def to_wire(
     body: etree._Element,
     action: str,
     attachments: dict[str, bytes] | None = None,
-    attachment_type: str = "application/octet-stream",
+    attachment_type: str | dict[str, str] = "application/octet-stream",
     message_id: str | None = None,
     relates_to: str | None = None,
     to: str | None = None,
@@ -31,7 +31,9 @@ def to_wire(
     env = soap.build_envelope(body, action, message_id=message_id, relates_to=relates_to, to=to)
     xml = etree.tostring(env, xml_declaration=True, encoding="UTF-8")
     if attachments:
-        parts = {cid: (data, attachment_type) for cid, data in attachments.items()}
+        types = attachment_type if isinstance(attachment_type, dict) else {}
+        default = attachment_type if isinstance(attachment_type, str) else "application/octet-stream"
+        parts = {cid: (data, types.get(cid, default)) for cid, data in attachments.items()}
         data, content_type = mtom.encode(xml, parts, action)
         return WireMessage(data, content_type)
     return WireMessage(xml, SOAP_CONTENT_TYPE.format(action=action))

@@ -1,11 +1,11 @@
 """Safe XML parsing for untrusted input.
 
-Every byte string the harness reads goes through :func:`parse_xml` (or :func:`parse_xml_info`): no entity
-expansion, no network, no DTD loading, libxml2's default limits (``huge_tree=False``) and a size limit. The usual
-traps are detected first and reported as one :class:`InputError` with a one-line reason an integrator can act on:
-empty input, binary content (PDF, DICOM, ZIP…), a MIME body or an HTTP capture handed to the XML parser, byte-order
-marks that contradict the XML declaration, bytes that are not in the declared encoding, entity declarations
-(billion laughs, XXE) and truncated documents.
+Every byte string the harness reads goes through :func:`parse_xml` (or :func:`parse_xml_info`): no
+entity expansion, no network, no DTD loading, libxml2's default limits (``huge_tree=False``) and a size
+limit. The usual traps are detected first and reported as one :class:`InputError` with a one-line reason an
+integrator can act on: empty input, binary content (PDF, DICOM, ZIP…), a MIME body or an HTTP capture
+handed to the XML parser, byte-order marks that contradict the XML declaration, bytes that are not in the
+declared encoding, entity declarations (billion laughs, XXE) and truncated documents.
 
 Readable-but-noteworthy facts (a BOM, UTF-16, an external DTD reference…) are returned as notes.
 """
@@ -72,7 +72,9 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 _XML_DECL_ENCODING = re.compile(r"""^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._:-]*)["']""")
-_HTTP_START = re.compile(rb"^(?:(?:POST|PUT|GET|HEAD|DELETE|PATCH|OPTIONS) \S+ HTTP/\d|HTTP/\d(?:\.\d)? \d{3})")
+_HTTP_START = re.compile(
+    rb"^(?:(?:POST|PUT|GET|HEAD|DELETE|PATCH|OPTIONS) \S+ HTTP/\d|HTTP/\d(?:\.\d)? \d{3})"
+)
 _WS = b" \t\r\n"
 
 
@@ -126,8 +128,8 @@ def _line_col(data: bytes, offset: int) -> tuple[int, int]:
 def _scan_prolog(text: str) -> tuple[str | None, int]:
     """Return (the DOCTYPE declaration text or None, offset of the first element) by walking the prolog.
 
-    Only the prolog is scanned (XML declaration, comments, processing instructions, DOCTYPE), so this is linear
-    in the size of the prolog and never expands anything.
+    Only the prolog is scanned (XML declaration, comments, processing instructions, DOCTYPE), so this is
+    linear in the size of the prolog and never expands anything.
     """
     i, n = 0, len(text)
     doctype: str | None = None
@@ -257,7 +259,9 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
             raise InputError(reason)
         first = body.lstrip(_WS)[:1]
         if first != b"<":
-            raise InputError(f"not XML: the first non-blank byte is {first!r} (input starts with {_preview(body)})")
+            raise InputError(
+                f"not XML: the first non-blank byte is {first!r} (input starts with {_preview(body)})"
+            )
         if b"\x00" in body[:4096]:
             raise InputError("not XML: the input contains NUL bytes (binary data)")
         head_text = body[:400].decode("latin-1")
@@ -275,7 +279,8 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
     declared = m.group(1) if m else None
     if head_text[:1] in " \t\r\n" and head_text.lstrip().startswith("<?xml"):
         raise InputError(
-            "not well-formed XML: whitespace before the XML declaration '<?xml' (it must be the very first bytes)"
+            "not well-formed XML: whitespace before the XML declaration '<?xml' "
+            "(it must be the very first bytes)"
         )
 
     declared_codec = _codec_name(declared) if declared else None
@@ -299,7 +304,9 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
                 "(no byte-order mark, '<?xml' is written one byte per character)"
             )
         codec = declared or "UTF-8"
-        label = f"the XML declaration says '{declared}'" if declared else "no encoding declared (UTF-8 assumed)"
+        label = (
+            f"the XML declaration says '{declared}'" if declared else "no encoding declared (UTF-8 assumed)"
+        )
 
     text = _decode(data, _codec_name(codec) or "utf-8", label, bom_len)
 
@@ -307,7 +314,8 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
         try:
             body.decode("utf-8")
             notes.append(
-                f"declared encoding '{declared}' but the non-ASCII bytes are valid UTF-8: text may be mis-decoded"
+                f"declared encoding '{declared}' but the non-ASCII bytes are valid UTF-8: "
+                "text may be mis-decoded"
             )
         except UnicodeDecodeError:
             pass
@@ -343,7 +351,7 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
         raise InputError("not XML: no root element")
 
     dtd = root.getroottree().docinfo.internalDTD
-    if dtd is not None and any(True for _ in dtd.iterentities()):  # belt and braces after the prolog scan
+    if dtd is not None and any(True for _ in dtd.iterentities()):  # type: ignore[union-attr]  # belt and braces after the prolog scan
         raise InputError("DOCTYPE declares entities: refused (billion-laughs / XXE protection)")
 
     return ParsedXml(

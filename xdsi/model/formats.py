@@ -49,8 +49,11 @@ _ESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\"}
 _ESCAPE_RE = re.compile(r"\\([FSTRE])\\")
 _DIGITS = re.compile(r"[0-9]+")
 _OID_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+")
-_UUID_URN_RE = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_UUID_URN_RE = re.compile(
+    r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
 _HASH_RE = re.compile(r"[0-9a-fA-F]{40}")
+_HASH_CHARS = re.compile(r"[0-9a-fA-F]+")
 #: RFC 5646 language tag, simplified: primary subtag (2-3 letters, or 4-8 for registered/private tags),
 #: then subtags of 1-8 alphanumerics (script, region, variants, extensions); ``x-…`` private use; ``i-…``.
 _LANGUAGE_RE = re.compile(r"([A-Za-z]{2,8}|[xXiI])(-[A-Za-z0-9]{1,8})*")
@@ -102,26 +105,26 @@ def check_dtm(value: str) -> str | None:
     if not isinstance(value, str) or not value:
         return "empty date/time"
     if not _DIGITS.fullmatch(value):
-        return f"date/time {value!r} must be digits only (YYYY[MM[DD[hh[mm[ss]]]]], UTC, no time zone)"
+        return "not digits only (DTM is YYYY[MM[DD[hh[mm[ss]]]]] in UTC, no separators nor time zone)"
     if len(value) not in _DTM_LENGTHS:
-        return f"date/time {value!r} has {len(value)} digits; allowed lengths are 4, 6, 8, 10, 12, 14"
+        return f"{len(value)} digits; a DTM has 4, 6, 8, 10, 12 or 14"
     year = int(value[0:4])
     if year < 1:
-        return f"year 0000 in {value!r}"
+        return "year 0000"
     if len(value) >= 6:
         month = int(value[4:6])
         if not 1 <= month <= 12:
-            return f"month {value[4:6]} out of range in {value!r}"
+            return f"month {value[4:6]} out of range"
         if len(value) >= 8:
             day = int(value[6:8])
             if not 1 <= day <= calendar.monthrange(year, month)[1]:
-                return f"day {value[6:8]} does not exist in {value[0:4]}-{value[4:6]} ({value!r})"
+                return f"day {value[6:8]} does not exist in {value[0:4]}-{value[4:6]}"
     if len(value) >= 10 and int(value[8:10]) > 23:
-        return f"hour {value[8:10]} out of range in {value!r}"
+        return f"hour {value[8:10]} out of range"
     if len(value) >= 12 and int(value[10:12]) > 59:
-        return f"minute {value[10:12]} out of range in {value!r}"
+        return f"minute {value[10:12]} out of range"
     if len(value) >= 14 and int(value[12:14]) > 59:
-        return f"second {value[12:14]} out of range in {value!r}"
+        return f"second {value[12:14]} out of range"
     return None
 
 
@@ -135,7 +138,8 @@ def dtm_sort_key(value: str, upper: bool = False) -> str:
 
 def check_oid(value: str) -> str | None:
     """ISO OID (also the form of DICOM UIDs): digits and dots, at least two arcs, no leading zero in an
-    arc other than ``0`` itself, first arc 0/1/2 (second arc < 40 under 0 and 1), at most 64 characters."""
+    arc other than ``0`` itself, first arc 0/1/2, at most 64 characters. (The X.660 limit of 39 on the second
+    arc under 0 and 1 is not enforced: official DMP examples break it, e.g. ``1.999888777.1.24``.)"""
     if not isinstance(value, str) or not value:
         return "empty OID"
     if len(value) > OID_MAX_LENGTH:
@@ -143,16 +147,13 @@ def check_oid(value: str) -> str | None:
     if not _OID_RE.fullmatch(value):
         if re.fullmatch(r"[0-9.]+", value):
             if ".." in value or value.startswith(".") or value.endswith("."):
-                return f"{value!r}: empty arc in OID"
+                return "empty arc in OID"
             if "." not in value:
-                return f"{value!r}: an OID has at least two arcs"
-            return f"{value!r}: arcs of an OID have no leading zeros"
-        return f"{value!r} is not an OID (digits and dots only)"
-    arcs = value.split(".")
-    if arcs[0] not in ("0", "1", "2"):
-        return f"{value!r}: the first arc of an OID is 0, 1 or 2"
-    if arcs[0] in ("0", "1") and int(arcs[1]) >= 40:
-        return f"{value!r}: under arc {arcs[0]} the second arc is below 40"
+                return "an OID has at least two arcs"
+            return "arcs of an OID have no leading zeros"
+        return "not an OID (digits and dots only)"
+    if value.split(".", 1)[0] not in ("0", "1", "2"):
+        return "the first arc of an OID is 0, 1 or 2"
     return None
 
 
@@ -161,9 +162,9 @@ def check_uuid_urn(value: str) -> str | None:
     if not isinstance(value, str) or not value:
         return "empty UUID"
     if not value.lower().startswith("urn:uuid:"):
-        return f"{value!r} does not start with urn:uuid:"
+        return "does not start with urn:uuid:"
     if not _UUID_URN_RE.fullmatch(value):
-        return f"{value!r} is not urn:uuid: followed by a UUID (8-4-4-4-12 hexadecimal digits)"
+        return "not urn:uuid: followed by a UUID (8-4-4-4-12 hexadecimal digits)"
     return None
 
 
@@ -172,7 +173,7 @@ def check_language(value: str) -> str | None:
     if not isinstance(value, str) or not value:
         return "empty language code"
     if not _LANGUAGE_RE.fullmatch(value):
-        return f"{value!r} is not an RFC 5646 language tag (e.g. fr-FR)"
+        return "not an RFC 5646 language tag (e.g. fr-FR)"
     return None
 
 
@@ -181,7 +182,11 @@ def check_hash(value: str) -> str | None:
     if not isinstance(value, str) or not value:
         return "empty hash"
     if not _HASH_RE.fullmatch(value):
-        return f"hash {value!r} is not 40 hexadecimal digits (SHA-1)"
+        return (
+            f"{len(value)} characters, not 40 hexadecimal digits (SHA-1)"
+            if _HASH_CHARS.fullmatch(value)
+            else "not 40 hexadecimal digits (SHA-1)"
+        )
     return None
 
 
@@ -191,7 +196,7 @@ def check_int(value: str, allow_negative: bool = False) -> str | None:
         return "empty integer"
     body = value[1:] if allow_negative and value.startswith("-") else value
     if not _DIGITS.fullmatch(body):
-        return f"{value!r} is not a{' ' if allow_negative else ' non-negative '}integer"
+        return "not an integer" if allow_negative else "not a non-negative integer (digits only)"
     return None
 
 
@@ -369,5 +374,7 @@ def check_xon(value: str, profile: str = "cisis") -> str | None:
     extra = _non_empty_after(comps, allowed)
     if extra:
         shown = ", ".join(f"XON.{n}={_component(comps, n)!r}" for n in extra)
-        return f"only XON.1, XON.6{'' if profile == 'ihe' else ', XON.7'} and XON.10 are allowed; found {shown}"
+        return (
+            f"only XON.1, XON.6{'' if profile == 'ihe' else ', XON.7'} and XON.10 are allowed; found {shown}"
+        )
     return None

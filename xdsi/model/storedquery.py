@@ -137,7 +137,7 @@ class QueryDef:
 
     @property
     def groups(self) -> dict[str, tuple[str, ...]]:
-        """"one of" groups: group name → parameter names."""
+        """The "one of" groups: group name → parameter names."""
         out: dict[str, list[str]] = {}
         for p in self.params:
             if p.group:
@@ -269,7 +269,9 @@ _DEFS = (
         (_p(f"{_DE}EntryUUID", "uuid", "entry", "M"), _p(f"{_DE}UniqueId", "string", "entry", "M"), *_COMMON),
         f"{_REF}.8",
     ),
-    QueryDef(GET_SUBMISSION_SETS, "GetSubmissionSets", (_p("$uuid", "uuid", "R", "M"), *_COMMON), f"{_REF}.9"),
+    QueryDef(
+        GET_SUBMISSION_SETS, "GetSubmissionSets", (_p("$uuid", "uuid", "R", "M"), *_COMMON), f"{_REF}.9"
+    ),
     QueryDef(
         GET_SUBMISSION_SET_AND_CONTENTS,
         "GetSubmissionSetAndContents",
@@ -479,14 +481,14 @@ def check_code(value: str) -> str | None:
     """``code^^scheme``: both the code and the coding scheme present, the middle component empty."""
     parts = (value or "").split("^")
     if len(parts) != 3:
-        return f"{value!r} is not code^^scheme"
+        return "not code^^scheme"
     code, middle, scheme = parts
     if not code:
-        return f"{value!r}: the code is missing (expected code^^scheme)"
+        return "the code is missing (expected code^^scheme)"
     if middle:
-        return f"{value!r}: the second component must be empty (expected code^^scheme)"
+        return "the second component must be empty (expected code^^scheme)"
     if not scheme:
-        return f"{value!r}: the coding scheme is missing (expected code^^scheme)"
+        return "the coding scheme is missing (expected code^^scheme)"
     return None
 
 
@@ -494,7 +496,7 @@ def parse_code(value: str) -> tuple[str, str]:
     """``code^^scheme`` → ``(code, scheme)``; raises ``ValueError`` when the scheme (or code) is missing."""
     problem = check_code(value)
     if problem:
-        raise ValueError(problem)
+        raise ValueError(f"{value!r}: {problem}")
     code, _, scheme = value.split("^")
     return code, scheme
 

@@ -83,8 +83,8 @@ register(
     "WSA.ACTION.MUSTUNDERSTAND",
     "warning",
     FLUX_KINDS,
-    f"{_IHE_V} (wsa:Action is sent with soap:mustUnderstand=\"true\"); W3C SOAP 1.2 Part 1 §5.2.3",
-    "wsa:Action should carry soap:mustUnderstand=\"true\" (attribute in the SOAP envelope namespace).",
+    f'{_IHE_V} (wsa:Action is sent with soap:mustUnderstand="true"); W3C SOAP 1.2 Part 1 §5.2.3',
+    'wsa:Action should carry soap:mustUnderstand="true" (attribute in the SOAP envelope namespace).',
     LAYER,
 )
 register(
@@ -123,9 +123,9 @@ register(
     "MTOM.ROOT.TYPE",
     "error",
     FLUX_KINDS,
-    "W3C XOP 1.0 §4.1 (root part application/xop+xml with type=\"application/soap+xml\"); "
+    'W3C XOP 1.0 §4.1 (root part application/xop+xml with type="application/soap+xml"); '
     "W3C SOAP MTOM §4.3; IHE ITI TF-2 Appendix V (MTOM)",
-    "The MTOM root part must be application/xop+xml with type=\"application/soap+xml\" (and the multipart "
+    'The MTOM root part must be application/xop+xml with type="application/soap+xml" (and the multipart '
     "type/start-info parameters must agree).",
     LAYER,
 )
@@ -154,23 +154,24 @@ def _path(el: etree._Element | None, fallback: str) -> str:
 def _check_mustunderstand(el: etree._Element, soap_ns: str, path: str, profile: str) -> list[Finding]:
     if must_understand(el, soap_ns):
         return []
-    found = [(k, v) for k, v in el.attrib.items() if etree.QName(k).localname == "mustUnderstand"]
+    found = [(str(k), str(v)) for k, v in el.attrib.items() if etree.QName(k).localname == "mustUnderstand"]
     if not found:
         detail = "wsa:Action has no mustUnderstand attribute"
     else:
         k, v = found[0]
         ns = etree.QName(k).namespace
         if ns == soap_ns:
-            detail = f"wsa:Action has mustUnderstand=\"{v}\""
+            detail = f'wsa:Action has mustUnderstand="{v}"'
         elif ns is None:
-            detail = f"wsa:Action has an unqualified mustUnderstand=\"{v}\", which SOAP ignores"
+            detail = f'wsa:Action has an unqualified mustUnderstand="{v}", which SOAP ignores'
         else:
-            detail = f"wsa:Action has mustUnderstand=\"{v}\" in namespace {ns}, which SOAP ignores"
+            detail = f'wsa:Action has mustUnderstand="{v}" in namespace {ns}, which SOAP ignores'
     return [
         finding(
             "WSA.ACTION.MUSTUNDERSTAND",
             path,
-            f"{detail}; expected soap:mustUnderstand=\"true\" (namespace {soap_ns})",
+            f'{detail}; expected soap:mustUnderstand="{"true" if soap_ns == SOAP12 else "1"}" '
+            f"(namespace {soap_ns})",
             profile,
         )
     ]
@@ -183,7 +184,8 @@ def _check_action_known(action: str, is_request: bool, path: str, profile: str) 
         if action in RESPONSE_ACTIONS:
             msg = f"wsa:Action '{action}' is a response action, but this message is a request"
         else:
-            msg = f"wsa:Action '{action}' is not a known request action (expected one of: {sorted(REQUEST_ACTIONS)})"
+            expected = sorted(REQUEST_ACTIONS)
+            msg = f"wsa:Action '{action}' is not a known request action (expected one of {expected})"
         return [finding("WSA.ACTION.UNKNOWN", path, msg, profile)]
     if action == WSA_FAULT_ACTION:
         return []
@@ -198,7 +200,8 @@ def _check_action_known(action: str, is_request: bool, path: str, profile: str) 
     if transaction_for_action(action) is not None:
         msg = f"wsa:Action '{action}' is a request action, but this message is a response"
     else:
-        msg = f"wsa:Action '{action}' is not a known response action (expected one of: {sorted(RESPONSE_ACTIONS)})"
+        expected = sorted(RESPONSE_ACTIONS)
+        msg = f"wsa:Action '{action}' is not a known response action (expected one of {expected})"
     return [finding("WSA.ACTION.UNKNOWN", path, msg, profile)]
 
 
@@ -226,7 +229,7 @@ def _check_mtom(raw: RawMessage, profile: str) -> list[Finding]:
                     "MTOM.ROOT.TYPE",
                     where,
                     f"root part type parameter is '{params.get('type') or '(none)'}'; "
-                    f"expected type=\"{mtom_mod.SOAP12_MEDIA_TYPE}\"",
+                    f'expected type="{mtom_mod.SOAP12_MEDIA_TYPE}"',
                     profile,
                 )
             )
@@ -237,7 +240,7 @@ def _check_mtom(raw: RawMessage, profile: str) -> list[Finding]:
                     "MTOM.ROOT.TYPE",
                     "HTTP Content-Type (multipart type parameter)",
                     f"multipart/related type parameter is '{m.multipart_type or '(none)'}'; "
-                    f"expected type=\"{mtom_mod.XOP_MEDIA_TYPE}\"",
+                    f'expected type="{mtom_mod.XOP_MEDIA_TYPE}"',
                     profile,
                 )
             )
@@ -270,11 +273,9 @@ def check_transport(raw: RawMessage, is_request: bool, profile: str = "cisis") -
     """Transport findings for a readable message (``is_request``: request or response direction)."""
     out: list[Finding] = []
     info = raw.xml_info
-    if info is not None and info.bom:
+    if info is not None and info.bom and not info.bom.startswith("UTF-16"):  # UTF-16 needs its BOM
         where = f"MIME part <{raw.mtom.root_id}>, byte 0" if raw.mtom is not None else "byte 0"
-        out.append(
-            finding("INPUT.BOM", where, f"the XML starts with a {info.bom} byte-order mark", profile)
-        )
+        out.append(finding("INPUT.BOM", where, f"the XML starts with a {info.bom} byte-order mark", profile))
 
     for x in raw.xop:
         if x.data is None:
@@ -283,7 +284,8 @@ def check_transport(raw: RawMessage, is_request: bool, profile: str = "cisis") -
             elif raw.mtom is None:
                 why = f"href '{x.href}' but the message is plain XML without MIME parts"
             else:
-                why = f"href '{x.href}' names no MIME part (parts: {', '.join(f'<{c}>' for c in raw.mtom.parts)})"
+                listed = ", ".join(f"<{c}>" for c in raw.mtom.parts)
+                why = f"href '{x.href}' names no MIME part (parts: {listed})"
             out.append(finding("MTOM.XOP.UNRESOLVED", f"{x.path}/xop:Include/@href", why, profile))
     out.extend(_check_mtom(raw, profile))
 
@@ -327,17 +329,29 @@ def check_transport(raw: RawMessage, is_request: bool, profile: str = "cisis") -
             )
         )
     elif env.body is None:
-        out.append(finding("SOAP.BODY.MISSING", env_path, "the envelope has no Body element or an empty Body", profile))
+        out.append(
+            finding(
+                "SOAP.BODY.MISSING", env_path, "the envelope has no Body element or an empty Body", profile
+            )
+        )
 
     header_path = _path(env.header, f"{env_path}/Header")
     action_path = _path(env.action_element, f"{header_path}/wsa:Action")
     if not env.action:
-        old = " (found in the 2004/08 submission namespace, not WS-Addressing 1.0)" if (
-            "Action" in env.wsa_2004_headers
-        ) else ""
+        old = (
+            " (found in the 2004/08 submission namespace, not WS-Addressing 1.0)"
+            if ("Action" in env.wsa_2004_headers)
+            else ""
+        )
         what = "an empty wsa:Action" if env.action_element is not None else "no wsa:Action"
-        out.append(finding("WSA.ACTION.MISSING", action_path if env.action_element is not None else header_path,
-                           f"the SOAP header has {what}{old}; expected namespace {WSA}", profile))
+        out.append(
+            finding(
+                "WSA.ACTION.MISSING",
+                action_path if env.action_element is not None else header_path,
+                f"the SOAP header has {what}{old}; expected namespace {WSA}",
+                profile,
+            )
+        )
     else:
         assert env.action_element is not None
         out.extend(_check_mustunderstand(env.action_element, soap_ns, action_path, profile))
@@ -355,8 +369,12 @@ def check_transport(raw: RawMessage, is_request: bool, profile: str = "cisis") -
 
     if is_request and not env.message_id:
         old = " (found in the 2004/08 submission namespace)" if "MessageID" in env.wsa_2004_headers else ""
-        out.append(finding("WSA.MESSAGEID.MISSING", header_path, f"the request has no wsa:MessageID{old}", profile))
+        out.append(
+            finding("WSA.MESSAGEID.MISSING", header_path, f"the request has no wsa:MessageID{old}", profile)
+        )
     if not is_request and not env.relates_to:
         old = " (found in the 2004/08 submission namespace)" if "RelatesTo" in env.wsa_2004_headers else ""
-        out.append(finding("WSA.RELATESTO.MISSING", header_path, f"the response has no wsa:RelatesTo{old}", profile))
+        out.append(
+            finding("WSA.RELATESTO.MISSING", header_path, f"the response has no wsa:RelatesTo{old}", profile)
+        )
     return out

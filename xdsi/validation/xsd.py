@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from copy import deepcopy
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from lxml import etree
@@ -43,6 +44,7 @@ QUERY = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
 XDSB = "urn:ihe:iti:xds-b:2007"
 XDSI = "urn:ihe:rad:xdsi-b:2009"
 XS = "http://www.w3.org/2001/XMLSchema"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ PREFIXES: dict[str, str] = {
     XDSB: "xdsb",
     XDSI: "xdsi",
     XML_NS: "xml",
+    XSI: "xsi",
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd": "wsse",
     "urn:oasis:names:tc:SAML:2.0:assertion": "saml2",
 }
@@ -124,6 +127,11 @@ _RULES: dict[str, tuple[str, str]] = {
     "XSD.SCHEMAV_CVC_COMPLEX_TYPE_3_2_1": (
         "An attribute is not allowed on this element.",
         f"{_XSD_SPEC} cvc-complex-type.3.2.1",
+    ),
+    "XSD.SCHEMAV_CVC_COMPLEX_TYPE_3_2_2": (
+        "An attribute is not matched by the element's attribute wildcard (e.g. an unqualified or "
+        "wsa-qualified mustUnderstand on a WS-Addressing header, where only other namespaces are allowed).",
+        f"{_XSD_SPEC} cvc-complex-type.3.2.2",
     ),
     "XSD.SCHEMAV_CVC_COMPLEX_TYPE_2_1": (
         "Content (text or elements) in an element whose content type is empty.",
@@ -384,8 +392,8 @@ def _attribute_suffix(message: str) -> str:
         return ""
     name = match.group(1)
     clark = _CLARK.match(name)
-    if clark:
-        name = f"{PREFIXES.get(clark.group(1), clark.group(1))}:{clark.group(2)}"
+    if clark and clark.group(1) in PREFIXES:
+        name = f"{PREFIXES[clark.group(1)]}:{clark.group(2)}"
     return f"/@{name}"
 
 
@@ -432,16 +440,34 @@ def _run(compiled: CompiledSchema, target: etree._Element) -> list[etree._LogEnt
 
 
 def _validate_with(
-    compiled: CompiledSchema, target: etree._Element, original: etree._Element, xsd_dir: Path | None
+    compiled: CompiledSchema,
+    target: etree._Element,
+    original: etree._Element,
+    xsd_dir: Path | None,
+    ignore: Callable[[etree._Element], bool] | None = None,
 ) -> Iterator[Finding]:
-    """Validate ``target``; error elements are mapped back onto ``original`` when ``target`` is a copy."""
+    """Validate ``target``; error elements are mapped back onto ``original`` when ``target`` is a copy.
+
+    Errors on elements for which ``ignore`` is true are dropped.
+    """
     errors = _run(compiled, target)
     prefixes = _prefix_map(target) if errors else {}
     for error in errors:
         hit = _element_at(target, error.path, prefixes)
         if hit is not None and target is not original:
             hit = _same_position(hit, target, original)
+        if hit is not None and ignore is not None and ignore(hit):
+            continue
         yield _error_finding(error, hit, hit is original, xsd_dir)
+
+
+def _in_foreign_block(element: etree._Element) -> bool:
+    """True inside a Header block or Body child that is neither SOAP 1.2 nor WS-Addressing."""
+    chain = [element, *element.iterancestors()]
+    for block, container in pairwise(chain):
+        if container.tag in (f"{{{SOAP12}}}Header", f"{{{SOAP12}}}Body"):
+            return etree.QName(block).namespace not in (SOAP12, WSA)
+    return False
 
 
 def _unknown_root(element: etree._Element, message: str, xsd_dir: Path | None) -> Finding:
@@ -509,7 +535,7 @@ def validate_envelope(envelope: etree._Element, xsd_dir: Path | str | None = Non
         compiled = _envelope_schema(directory)
     except SchemaSetError as exc:
         return [_schema_error(envelope, exc)]
-    return list(_validate_with(compiled, envelope, envelope, directory))
+    return list(_validate_with(compiled, envelope, envelope, directory, ignore=_in_foreign_block))
 
 
 def body_children(envelope: etree._Element) -> list[etree._Element]:

@@ -1,0 +1,163 @@
+"""One pipeline for every message: safe read -> kind -> transport -> XSD -> Schematron -> technical rules ->
+model (cardinality tables, value sets) -> findings.
+
+Unreadable input (not XML, truncated MTOM, entities, too large, unknown root) ends in a :class:`Result`
+with ``error`` set, never an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lxml import etree
+
+from xdsi.messages import iti57, soap
+from xdsi.messages.capture import RawMessage, read_message
+from xdsi.messages.xmlsafe import InputError
+from xdsi.validation import cardinality, codes, schematron, storedquery, technical, transport, xsd
+from xdsi.validation.subjects import extract
+from xdsi.validation.findings import KINDS, Finding
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class Result:
+    path: str
+    kind: str | None
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: why the input could not be validated at all (exit status 2)
+    error: str | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.error is None and not any(f.severity == "error" for f in self.findings)
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "path": self.path,
+            "kind": self.kind,
+            "valid": self.valid,
+            "findings": [f.as_dict() for f in self.findings],
+        }
+        if self.error:
+            out["error"] = self.error
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+
+_BODY_KINDS = {
+    (soap.XDSB, "ProvideAndRegisterDocumentSetRequest"): "flux1",
+    (soap.LCM, "SubmitObjectsRequest"): "flux3",
+    (soap.QUERY, "AdhocQueryRequest"): "flux5",
+    (soap.QUERY, "AdhocQueryResponse"): "flux6",
+    (soap.XDSB, "RetrieveDocumentSetRequest"): "flux7",
+    (soap.XDSB, "RetrieveDocumentSetResponse"): "flux8",
+    (soap.XDSI, "RetrieveImagingDocumentSetRequest"): "flux9",
+}
+_ITI57_RESPONSE_ACTIONS = {iti57.RESPONSE_ACTION, iti57.DMP_RESPONSE_ACTION}
+REQUEST_KINDS = {"flux1", "flux3", "flux5", "flux7", "flux9"}
+
+
+def detect_kind(body: etree._Element, action: str | None) -> str | None:
+    q = etree.QName(body)
+    if (q.namespace, q.localname) == (soap.RS, "RegistryResponse"):
+        return "flux4" if action in _ITI57_RESPONSE_ACTIONS else "flux2"
+    return _BODY_KINDS.get((q.namespace or "", q.localname))
+
+
+def validate_message(
+    raw: RawMessage,
+    kind: str | None = None,
+    profile: str = "cisis",
+    xsd_dir: Path | None = None,
+    path: str = "",
+) -> Result:
+    body = raw.body
+    if body is None:
+        return Result(path, kind, notes=raw.notes, error="the SOAP Body is empty")
+    if raw.envelope is not None and raw.envelope.fault is not None:
+        f = raw.envelope.fault
+        return Result(
+            path, kind, notes=raw.notes, error=f"a SOAP Fault ({f.code}: {f.reason}), not a flux message"
+        )
+    detected = detect_kind(body, raw.soap_action)
+    if kind is None:
+        kind = detected
+    if kind is None:
+        return Result(
+            path,
+            None,
+            notes=raw.notes,
+            error=f"unknown root element {{{etree.QName(body).namespace}}}{etree.QName(body).localname}: not a Flux 1–10 message",
+        )
+    if kind not in KINDS or not kind.startswith("flux"):
+        return Result(path, kind, notes=raw.notes, error=f"--as {kind}: not a message kind")
+    findings: list[Finding] = []
+    findings += transport.check_transport(raw, kind in REQUEST_KINDS)
+    if raw.envelope is not None and raw.envelope.envelope is not None:
+        findings += xsd.validate_envelope(raw.envelope.envelope)
+    findings += xsd.validate_body(body, xsd_dir)
+    doc_root = _as_document(body)
+    findings += schematron.validate(doc_root, kind, profile)
+    findings += technical.check_metadata_formats(doc_root, kind, profile)
+    if kind == "flux5":
+        findings += storedquery.check_query(doc_root, profile)
+    subjects = extract(doc_root, kind, raw.attachments)
+    findings += cardinality.check(subjects, kind, profile)
+    findings += codes.check(subjects.objects, kind, profile)
+    findings = [f for f in findings if _in_profile(f, profile)]
+    findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.location, f.rule))
+    return Result(path, kind, _dedupe(findings), raw.notes)
+
+
+def _as_document(body: etree._Element) -> etree._Element:
+    """The body as the root of its own document (locations then start at the body element)."""
+    if body.getparent() is None:
+        return body
+    return etree.fromstring(etree.tostring(body))
+
+
+def _in_profile(f: Finding, profile: str) -> bool:
+    from xdsi.validation.findings import CATALOGUE
+
+    rule = CATALOGUE.get(f.rule)
+    return rule is None or profile in rule.profiles
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[Finding] = set()
+    out = []
+    for f in findings:
+        if f not in seen:
+            seen.add(f)
+            out.append(f)
+    return out
+
+
+def validate_bytes(
+    data: bytes,
+    kind: str | None = None,
+    profile: str = "cisis",
+    xsd_dir: Path | None = None,
+    path: str = "",
+    content_type: str | None = None,
+) -> Result:
+    try:
+        raw = read_message(data, content_type)
+    except InputError as exc:
+        return Result(path, kind, error=str(exc))
+    return validate_message(raw, kind, profile, xsd_dir, path)
+
+
+def validate_path(
+    path: Path, kind: str | None = None, profile: str = "cisis", xsd_dir: Path | None = None
+) -> Result:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return Result(str(path), kind, error=f"cannot read {path}: {exc.strerror or exc}")
+    return validate_bytes(data, kind, profile, xsd_dir, str(path))
