@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,12 @@ def corpus() -> Path:
     if not CORPUS.is_dir():
         pytest.skip("../shared/corpus is absent")
     return CORPUS
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Forget the previous run's record (the controller does it, before any worker writes)."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        shutil.rmtree(ROOT / "reports" / "rule-tests.d", ignore_errors=True)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -165,7 +165,9 @@ LONG_1024 = "y" * 1025
 MUTATIONS: tuple[Mutation, ...] = (
     # required attributes
     Mutation("drop ExtrinsicObject/@id", "//rim:ExtrinsicObject", drop_attribute("id")),
-    Mutation("drop Classification/@classifiedObject", "//rim:Classification", drop_attribute("classifiedObject")),
+    Mutation(
+        "drop Classification/@classifiedObject", "//rim:Classification", drop_attribute("classifiedObject")
+    ),
     Mutation("drop Classification/@id", "//rim:Classification", drop_attribute("id")),
     Mutation(
         "drop ExternalIdentifier/@identificationScheme",
@@ -179,7 +181,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("drop RegistryResponse/@status", "//rs:RegistryResponse", drop_attribute("status")),
     Mutation("drop AdhocQueryResponse/@status", "//query:AdhocQueryResponse", drop_attribute("status")),
     Mutation("drop Document/@id", "//xdsb:Document", drop_attribute("id")),
-    Mutation("drop StudyRequest/@studyInstanceUID", "//xdsi:StudyRequest", drop_attribute("studyInstanceUID")),
+    Mutation(
+        "drop StudyRequest/@studyInstanceUID", "//xdsi:StudyRequest", drop_attribute("studyInstanceUID")
+    ),
     Mutation(
         "drop SeriesRequest/@seriesInstanceUID", "//xdsi:SeriesRequest", drop_attribute("seriesInstanceUID")
     ),
@@ -190,12 +194,24 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("drop Slot/ValueList", "//rim:Slot/rim:ValueList", drop()),
     Mutation("drop ResponseOption", "//query:ResponseOption", drop()),
     Mutation("drop AdhocQuery", "//query:AdhocQueryRequest/rim:AdhocQuery", drop()),
-    Mutation("drop SubmitObjectsRequest/RegistryObjectList", "//lcm:SubmitObjectsRequest/rim:RegistryObjectList", drop()),
-    Mutation("drop AdhocQueryResponse/RegistryObjectList", "//query:AdhocQueryResponse/rim:RegistryObjectList", drop()),
+    Mutation(
+        "drop SubmitObjectsRequest/RegistryObjectList",
+        "//lcm:SubmitObjectsRequest/rim:RegistryObjectList",
+        drop(),
+    ),
+    Mutation(
+        "drop AdhocQueryResponse/RegistryObjectList",
+        "//query:AdhocQueryResponse/rim:RegistryObjectList",
+        drop(),
+    ),
     Mutation("drop RepositoryUniqueId", "//xdsb:DocumentRequest/xdsb:RepositoryUniqueId", drop()),
     Mutation("drop DocumentResponse/mimeType", "//xdsb:DocumentResponse/xdsb:mimeType", drop()),
     Mutation("drop DocumentResponse/Document", "//xdsb:DocumentResponse/xdsb:Document", drop()),
-    Mutation("drop RetrieveDocumentSetResponse/RegistryResponse", "//xdsb:RetrieveDocumentSetResponse/rs:RegistryResponse", drop()),
+    Mutation(
+        "drop RetrieveDocumentSetResponse/RegistryResponse",
+        "//xdsb:RetrieveDocumentSetResponse/rs:RegistryResponse",
+        drop(),
+    ),
     Mutation("drop TransferSyntaxUIDList", "//xdsi:TransferSyntaxUIDList", drop()),
     Mutation("drop SeriesRequest", "//xdsi:SeriesRequest", drop()),
     Mutation("empty RegistryErrorList", "//rs:RegistryErrorList", drop_children()),
@@ -210,7 +226,9 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("duplicate RegistryErrorList", "//rs:RegistryErrorList", duplicate()),
     Mutation("duplicate HomeCommunityId", "//xdsb:HomeCommunityId", duplicate()),
     Mutation("duplicate TransferSyntaxUIDList", "//xdsi:TransferSyntaxUIDList", duplicate()),
-    Mutation("duplicate RegistryResponse", "//xdsb:RetrieveDocumentSetResponse/rs:RegistryResponse", duplicate()),
+    Mutation(
+        "duplicate RegistryResponse", "//xdsb:RetrieveDocumentSetResponse/rs:RegistryResponse", duplicate()
+    ),
     Mutation("duplicate Slot", "//rim:Slot", duplicate()),
     # renamed elements, wrong namespaces, unknown elements
     Mutation("rename Slot", "//rim:Slot", rename("Slots")),
@@ -236,14 +254,20 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("LocalizedString/@value > 1024", "//rim:LocalizedString", set_attribute("value", LONG_1024)),
     Mutation("versionName > 16", "//rim:VersionInfo", set_attribute("versionName", "v" * 17)),
     Mutation("Slot/@name > 256", "//rim:Slot", set_attribute("name", LONG_256)),
-    Mutation("nodeRepresentation > 256", "//rim:Classification", set_attribute("nodeRepresentation", LONG_256)),
+    Mutation(
+        "nodeRepresentation > 256", "//rim:Classification", set_attribute("nodeRepresentation", LONG_256)
+    ),
     Mutation("mimeType > 256", "//rim:ExtrinsicObject", set_attribute("mimeType", LONG_256)),
     Mutation("RepositoryUniqueId > 256", "//xdsb:RepositoryUniqueId", set_text(LONG_256)),
     Mutation("TransferSyntaxUID > 256", "//xdsi:TransferSyntaxUID", set_text(LONG_256)),
     Mutation("studyInstanceUID > 256", "//xdsi:StudyRequest", set_attribute("studyInstanceUID", LONG_256)),
     # enumerations and types
     Mutation("returnType not in enumeration", "//query:ResponseOption", set_attribute("returnType", "Leaf")),
-    Mutation("returnComposedObjects not boolean", "//query:ResponseOption", set_attribute("returnComposedObjects", "yes")),
+    Mutation(
+        "returnComposedObjects not boolean",
+        "//query:ResponseOption",
+        set_attribute("returnComposedObjects", "yes"),
+    ),
     Mutation("isOpaque not boolean", "//rim:ExtrinsicObject", set_attribute("isOpaque", "maybe")),
     Mutation("maxResults not integer", "//query:AdhocQueryRequest", set_attribute("maxResults", "ten")),
     Mutation("xml:lang not a language", "//rim:LocalizedString", set_attribute("xml:lang", "not a language")),
@@ -259,8 +283,16 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("ResponseOption after AdhocQuery", "//query:ResponseOption", swap_with_next()),
     Mutation("RepositoryUniqueId after DocumentUniqueId", "//xdsb:RepositoryUniqueId", swap_with_next()),
     Mutation("first Slot moved to the end", "//rim:ExtrinsicObject/rim:Slot", move_to_end()),
-    Mutation("RegistryResponse after DocumentResponse", "//xdsb:RetrieveDocumentSetResponse/rs:RegistryResponse", swap_with_next()),
-    Mutation("SubmitObjectsRequest after Document", "//xdsb:ProvideAndRegisterDocumentSetRequest/lcm:SubmitObjectsRequest", swap_with_next()),
+    Mutation(
+        "RegistryResponse after DocumentResponse",
+        "//xdsb:RetrieveDocumentSetResponse/rs:RegistryResponse",
+        swap_with_next(),
+    ),
+    Mutation(
+        "SubmitObjectsRequest after Document",
+        "//xdsb:ProvideAndRegisterDocumentSetRequest/lcm:SubmitObjectsRequest",
+        swap_with_next(),
+    ),
     Mutation("StudyRequest after TransferSyntaxUIDList", "//xdsi:StudyRequest", move_to_end()),
 )
 

@@ -33,13 +33,17 @@ def parse(text: str) -> etree._Element:
 EXTRINSIC = """
 <rim:ExtrinsicObject id="Document01" mimeType="application/dicom" isOpaque="false"
     objectType="urn:uuid:7edca82f-054d-47f2-a032-9b2a5b5186c1">
-  <rim:Slot name="creationTime"><rim:ValueList><rim:Value>20240102030405</rim:Value></rim:ValueList></rim:Slot>
+  <rim:Slot name="creationTime">
+    <rim:ValueList><rim:Value>20240102030405</rim:Value></rim:ValueList>
+  </rim:Slot>
   <rim:Slot name="languageCode"><rim:ValueList><rim:Value>fr-FR</rim:Value></rim:ValueList></rim:Slot>
   <rim:Name><rim:LocalizedString xml:lang="fr-FR" value="Examen d'imagerie"/></rim:Name>
   <rim:VersionInfo versionName="1"/>
   <rim:Classification id="cl01" classificationScheme="urn:uuid:41a5887f-8865-4c09-adf7-e362475b143a"
       classifiedObject="Document01" nodeRepresentation="18748-4">
-    <rim:Slot name="codingScheme"><rim:ValueList><rim:Value>2.16.840.1.113883.6.1</rim:Value></rim:ValueList></rim:Slot>
+    <rim:Slot name="codingScheme">
+      <rim:ValueList><rim:Value>2.16.840.1.113883.6.1</rim:Value></rim:ValueList>
+    </rim:Slot>
   </rim:Classification>
   <rim:ExternalIdentifier id="ei01" registryObject="Document01" value="1.2.3.4.5"
       identificationScheme="urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"/>
@@ -56,7 +60,9 @@ SUBMIT = f"""<lcm:SubmitObjectsRequest {NSDECL}>
 QUERY_REQUEST = f"""<query:AdhocQueryRequest {NSDECL} maxResults="10">
   <query:ResponseOption returnType="LeafClass" returnComposedObjects="true"/>
   <rim:AdhocQuery id="urn:uuid:14d4debf-8f97-4251-9a74-a90016b0af0d">
-    <rim:Slot name="$XDSDocumentEntryPatientId"><rim:ValueList><rim:Value>'1^^^&amp;1.2.3&amp;ISO'</rim:Value></rim:ValueList></rim:Slot>
+    <rim:Slot name="$XDSDocumentEntryPatientId">
+      <rim:ValueList><rim:Value>'1^^^&amp;1.2.3&amp;ISO'</rim:Value></rim:ValueList>
+    </rim:Slot>
   </rim:AdhocQuery>
 </query:AdhocQueryRequest>"""
 
@@ -99,7 +105,7 @@ RAD69 = f"""<xdsi:RetrieveImagingDocumentSetRequest {NSDECL}>
 
 
 def envelope(headers: str = "", body: str = "") -> str:
-    default_headers = f"""
+    default_headers = """
     <wsa:Action soap:mustUnderstand="true">urn:ihe:iti:2007:RegistryStoredQuery</wsa:Action>
     <wsa:MessageID>urn:uuid:0b7e2c7a-4f37-4c2b-9a52-0f1c7c3a1e01</wsa:MessageID>
     <wsa:ReplyTo><wsa:Address>http://www.w3.org/2005/08/addressing/anonymous</wsa:Address></wsa:ReplyTo>
@@ -168,11 +174,19 @@ BROKEN_BODIES: dict[str, tuple[str, str]] = {
         "rim:ExtrinsicObject/@foo",
     ),
     "XSD.SCHEMAV_CVC_COMPLEX_TYPE_2_1": (
-        _replace(QUERY_REQUEST, 'returnComposedObjects="true"/>', 'returnComposedObjects="true">x</query:ResponseOption>'),
+        _replace(
+            QUERY_REQUEST,
+            'returnComposedObjects="true"/>',
+            'returnComposedObjects="true">x</query:ResponseOption>',
+        ),
         "query:ResponseOption",
     ),
     "XSD.SCHEMAV_CVC_COMPLEX_TYPE_2_2": (
-        _replace(REGISTRY_RESPONSE, 'ErrorSeverityType:Error"/>', 'ErrorSeverityType:Error"><rs:Detail/></rs:RegistryError>'),
+        _replace(
+            REGISTRY_RESPONSE,
+            'ErrorSeverityType:Error"/>',
+            'ErrorSeverityType:Error"><rs:Detail/></rs:RegistryError>',
+        ),
         "rs:RegistryError",
     ),
     "XSD.SCHEMAV_CVC_COMPLEX_TYPE_2_3": (
@@ -247,6 +261,8 @@ def test_schema_error_on_broken_user_schema(tmp_path: Path) -> None:
     )
     hit = assert_fires(xsd.validate_body(parse(f'<Slot xmlns="{RIM}"/>'), tmp_path), "XSD.SCHEMA_ERROR")
     assert "rim.xsd" in hit.message
+    missing = assert_fires(xsd.validate_body(parse(SUBMIT), tmp_path / "absent"), "XSD.SCHEMA_ERROR")
+    assert "not a directory" in missing.message
     assert_silent(xsd.validate_body(parse(SUBMIT)), "XSD.SCHEMA_ERROR")
 
 
@@ -256,7 +272,11 @@ def test_schema_error_on_broken_user_schema(tmp_path: Path) -> None:
 def test_envelope_mustunderstand_not_qualified_fires() -> None:
     headers = f'<Action xmlns="{WSA}" mustUnderstand="true">urn:ihe:iti:2007:RegistryStoredQuery</Action>'
     findings = xsd.validate_envelope(parse(envelope(headers)))
-    assert_fires(findings, "XSD.SCHEMAV_CVC_COMPLEX_TYPE_3_2_2", "/soap:Envelope/soap:Header/wsa:Action/@mustUnderstand")
+    assert_fires(
+        findings,
+        "XSD.SCHEMAV_CVC_COMPLEX_TYPE_3_2_2",
+        "/soap:Envelope/soap:Header/wsa:Action/@mustUnderstand",
+    )
     assert_silent(xsd.validate_envelope(parse(envelope())), "XSD.SCHEMAV_CVC_COMPLEX_TYPE_3_2_2")
 
 
@@ -268,7 +288,9 @@ def test_envelope_bad_mustunderstand_value_fires() -> None:
 
 def test_envelope_reply_to_without_address_fires() -> None:
     headers = "<wsa:ReplyTo><wsa:Metadata/></wsa:ReplyTo>"
-    assert_fires(xsd.validate_envelope(parse(envelope(headers))), "XSD.SCHEMAV_ELEMENT_CONTENT", "wsa:ReplyTo")
+    assert_fires(
+        xsd.validate_envelope(parse(envelope(headers))), "XSD.SCHEMAV_ELEMENT_CONTENT", "wsa:ReplyTo"
+    )
 
 
 def test_envelope_body_before_header_fires() -> None:
@@ -286,11 +308,15 @@ def test_soap11_envelope_is_unknown_root() -> None:
 
 def test_fault_code_enumeration_and_reason_lang() -> None:
     bad_code = _replace(FAULT, "<soap:Value>soap:Sender", "<soap:Value>soap:Client")
-    assert_fires(xsd.validate_body(parse(bad_code)), "XSD.SCHEMAV_CVC_ENUMERATION_VALID", "soap:Code/soap:Value")
+    assert_fires(
+        xsd.validate_body(parse(bad_code)), "XSD.SCHEMAV_CVC_ENUMERATION_VALID", "soap:Code/soap:Value"
+    )
     no_lang = _replace(FAULT, ' xml:lang="en"', "")
     assert_fires(xsd.validate_body(parse(no_lang)), "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4", "soap:Text/@xml:lang")
     in_envelope = parse(envelope(body=bad_code))
-    assert_fires(xsd.validate_envelope(in_envelope), "XSD.SCHEMAV_CVC_ENUMERATION_VALID", "/soap:Envelope/soap:Body")
+    assert_fires(
+        xsd.validate_envelope(in_envelope), "XSD.SCHEMAV_CVC_ENUMERATION_VALID", "/soap:Envelope/soap:Body"
+    )
 
 
 def test_body_location_includes_the_envelope() -> None:
@@ -301,6 +327,26 @@ def test_body_location_includes_the_envelope() -> None:
         "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4",
         "/soap:Envelope/soap:Body/lcm:SubmitObjectsRequest/rim:RegistryObjectList/rim:ExtrinsicObject/rim:Classification",
     )
+
+
+def test_locations_with_default_namespaces_and_rebound_prefixes() -> None:
+    text = f"""<SubmitObjectsRequest xmlns="{xsd.LCM}">
+      <RegistryObjectList xmlns="{RIM}">
+        <ExtrinsicObject id="a"/>
+        <a:ExtrinsicObject xmlns:a="{RIM}" id="b">
+          <a:Classification id="c" classifiedObject="b"/>
+          <a:Classification xmlns:a="{RIM}" id="d"/>
+        </a:ExtrinsicObject>
+        <Classification xmlns="" id="e"/>
+      </RegistryObjectList>
+    </SubmitObjectsRequest>"""
+    findings = xsd.validate_body(parse(text))
+    assert_fires(
+        findings,
+        "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4",
+        "/lcm:SubmitObjectsRequest/rim:RegistryObjectList/rim:ExtrinsicObject[2]/rim:Classification[2]/@classifiedObject",
+    )
+    assert_fires(findings, "XSD.SCHEMAV_ELEMENT_CONTENT", "/rim:RegistryObjectList/Classification")
 
 
 # --------------------------------------------------------------------------------------- XOP
@@ -316,12 +362,20 @@ def test_strip_xop_replaces_only_sole_includes() -> None:
 
 def test_xop_include_without_href_fires() -> None:
     broken = _replace(PNR, '<xop:Include href="cid:doc2@example.org"/>', "<xop:Include/>")
-    assert_fires(xsd.validate_body(parse(broken)), "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4", "xdsb:Document[2]/xop:Include/@href")
+    assert_fires(
+        xsd.validate_body(parse(broken)),
+        "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4",
+        "xdsb:Document[2]/xop:Include/@href",
+    )
 
 
 def test_xop_include_outside_base64_content_fires() -> None:
-    broken = _replace(SUBMIT, "<rim:Value>fr-FR</rim:Value>", '<rim:Value><xop:Include href="cid:a"/></rim:Value>')
-    assert_fires(xsd.validate_body(parse(broken)), "XSD.SCHEMAV_CVC_TYPE_3_1_2", "rim:Slot[2]/rim:ValueList/rim:Value")
+    broken = _replace(
+        SUBMIT, "<rim:Value>fr-FR</rim:Value>", '<rim:Value><xop:Include href="cid:a"/></rim:Value>'
+    )
+    assert_fires(
+        xsd.validate_body(parse(broken)), "XSD.SCHEMAV_CVC_TYPE_3_1_2", "rim:Slot[2]/rim:ValueList/rim:Value"
+    )
 
 
 def test_xop_errors_map_back_to_original_positions() -> None:
@@ -458,7 +512,9 @@ def test_xsd_dir_official_ihe(corpus: Path) -> None:
     for text in VALID_BODIES.values():
         assert_silent(xsd.validate_body(parse(text), directory))
     broken, location = BROKEN_BODIES["XSD.SCHEMAV_CVC_COMPLEX_TYPE_4"]
-    hit = assert_fires(xsd.validate_body(parse(broken), directory), "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4", location)
+    hit = assert_fires(
+        xsd.validate_body(parse(broken), directory), "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4", location
+    )
     assert "ihe-xdsref/rim.xsd" in hit.reference
 
 
@@ -467,10 +523,19 @@ def test_xsd_dir_dmp_annex(corpus: Path) -> None:
     directory = corpus / DMP
     index = xsd.schema_index(directory.resolve())
     assert index[xsd.XDSB].name == "XDS.b_DocumentRepository.xsd", "not the MTOM_CXF variant"
-    for key in ("SubmitObjectsRequest", "AdhocQueryRequest", "RegistryResponse", "ProvideAndRegister (inline + xop)"):
+    for key in (
+        "SubmitObjectsRequest",
+        "AdhocQueryRequest",
+        "RegistryResponse",
+        "ProvideAndRegister (inline + xop)",
+    ):
         assert_silent(xsd.validate_body(parse(VALID_BODIES[key]), directory))
     # the DMP copy predates On-Demand Documents: NewDocumentUniqueId is not in its content model
-    assert_fires(xsd.validate_body(parse(RETRIEVE_RESPONSE), directory), "XSD.SCHEMAV_ELEMENT_CONTENT", "xdsb:NewDocumentUniqueId")
+    assert_fires(
+        xsd.validate_body(parse(RETRIEVE_RESPONSE), directory),
+        "XSD.SCHEMAV_ELEMENT_CONTENT",
+        "xdsb:NewDocumentUniqueId",
+    )
     # and it has no XDS-I.b schema
     hit = assert_fires(xsd.validate_body(parse(RAD69), directory), "XSD.UNKNOWN_ROOT")
     assert "urn:ihe:rad:xdsi-b:2009" in hit.message
@@ -483,12 +548,15 @@ def test_xsd_dir_dmp_annex(corpus: Path) -> None:
 def test_xsd_dir_resolves_http_imports_locally(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.xsd").write_text(
-        f'<xs:schema xmlns:xs="{xsd.XS}" targetNamespace="urn:b"><xs:element name="B" type="xs:int"/></xs:schema>'
+        f'<xs:schema xmlns:xs="{xsd.XS}" targetNamespace="urn:b">'
+        '<xs:element name="B" type="xs:int"/></xs:schema>'
     )
     (tmp_path / "a.xsd").write_text(
-        f'<xs:schema xmlns:xs="{xsd.XS}" xmlns:b="urn:b" targetNamespace="{RIM}" elementFormDefault="qualified">'
+        f'<xs:schema xmlns:xs="{xsd.XS}" xmlns:b="urn:b" targetNamespace="{RIM}"'
+        ' elementFormDefault="qualified">'
         '<xs:import namespace="urn:b" schemaLocation="http://example.org/remote/b.xsd"/>'
-        '<xs:import namespace="http://www.w3.org/XML/1998/namespace" schemaLocation="http://www.w3.org/2001/xml.xsd"/>'
+        '<xs:import namespace="http://www.w3.org/XML/1998/namespace"'
+        ' schemaLocation="http://www.w3.org/2001/xml.xsd"/>'
         '<xs:element name="A"><xs:complexType><xs:sequence><xs:element ref="b:B"/></xs:sequence>'
         '<xs:attribute ref="xml:lang"/></xs:complexType></xs:element></xs:schema>'
     )

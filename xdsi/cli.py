@@ -119,6 +119,15 @@ def cmd_rules(args: argparse.Namespace) -> int:
 
     rules = all_rules()
     counts = rule_test_counts()
+    if args.check:
+        if counts is None:
+            raise UsageError("--check needs a test run first (reports/rule-tests.d is empty)")
+        missing = [r.id for r in rules if counts.get(r.id, 0) == 0]
+        if missing:
+            sys.stderr.write(f"{len(missing)} rule(s) have no test that makes them fire: {' '.join(missing)}\n")
+            return 1
+        sys.stdout.write(f"every one of the {len(rules)} rules has a test that makes it fire\n")
+        return 0
     if args.format == "json":
         data = [
             {
@@ -139,14 +148,8 @@ def cmd_rules(args: argparse.Namespace) -> int:
             n = "?" if counts is None else str(counts.get(r.id, 0))
             kinds = ",".join(r.kinds) if len(r.kinds) < 10 else "flux1-10"
             sys.stdout.write(f"{r.id:<42} {r.severity:<7} {r.layer:<11} tests={n:<3} {kinds}\n    {r.reference}\n")
-        sys.stdout.write(f"{len(rules)} rules" + ("" if counts is not None else " (run the tests to count firing tests)") + "\n")
-    if args.check:
-        if counts is None:
-            raise UsageError("--check needs a test run first (reports/rule-tests.d is empty)")
-        missing = [r.id for r in rules if counts.get(r.id, 0) == 0]
-        if missing:
-            sys.stderr.write(f"{len(missing)} rule(s) have no test that makes them fire: {' '.join(missing)}\n")
-            return 1
+        note = "" if counts is not None else " (run the tests to count the tests that make each fire)"
+        sys.stdout.write(f"{len(rules)} rules{note}\n")
     return 0
 
 

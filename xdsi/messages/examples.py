@@ -11,6 +11,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 
+from xdsi.messages import dicommeta
 from xdsi.model import identifiers as ids
 from xdsi.model import metadata as md
 from xdsi.model.identifiers import CX, XCN, XON, ReferenceId
@@ -143,8 +144,8 @@ def report_entry(exam: Exam, entry_id: str = "DocumentEntry-CR") -> DocumentEntr
 
 
 def kos_bytes(exam: Exam) -> bytes:
-    """Stand-in content for the KOS part (the DICOM KOS itself is built by ``xdsi.dicom``)."""
-    return b"\0" * 128 + b"DICM" + f"KOS {exam.kos_uid}".encode()
+    """Stand-in for the KOS: a real Part 10 header, no dataset (the KOS itself is built by ``xdsi.dicom``)."""
+    return dicommeta.file_meta(dicommeta.KOS_SOP_CLASS, exam.kos_uid)
 
 
 def report_bytes(exam: Exam) -> bytes:
@@ -269,7 +270,8 @@ def flux9(exam: Exam | None = None) -> ImagingRetrieveRequest:
 
 
 def instance_bytes(exam: Exam, s: int, i: int) -> bytes:
-    return b"\0" * 128 + b"DICM" + exam.instance_uid(s, i).encode()
+    """Stand-in for a CT image: a real Part 10 header, no dataset."""
+    return dicommeta.file_meta(dicommeta.CT_IMAGE_SOP_CLASS, exam.instance_uid(s, i))
 
 
 def flux10(exam: Exam | None = None) -> RetrieveResponse:

@@ -14,6 +14,8 @@ from typing import Literal
 
 from lxml import etree
 
+from xdsi.xmlpaths import xpath_of  # re-exported: the readable XPaths of findings
+
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 WSA = "http://www.w3.org/2005/08/addressing"
@@ -349,38 +351,6 @@ def parse_envelope(root: etree._Element) -> SoapEnvelope:
     if env.body is not None and env.body.tag == _q(ns, "Fault"):
         env.fault = _parse_fault(env.body, ns)
     return env
-
-
-_PREFERRED_PREFIX = {ns: prefix for prefix, ns in NSMAP.items()}
-
-
-def xpath_of(element: etree._Element) -> str:
-    """A readable XPath of ``element`` using the prefixes of :data:`NSMAP` (the document's own prefix, or
-    ``*[local-name()=…]``, for other namespaces); positions are added where same-named siblings exist."""
-    steps: list[str] = []
-    el: etree._Element | None = element
-    while el is not None:
-        if not isinstance(el.tag, str):  # comment / PI
-            steps.append("node()")
-            el = el.getparent()
-            continue
-        q = etree.QName(el)
-        if q.namespace is None:
-            name = q.localname
-        elif q.namespace in _PREFERRED_PREFIX:
-            name = f"{_PREFERRED_PREFIX[q.namespace]}:{q.localname}"
-        elif el.prefix:
-            name = f"{el.prefix}:{q.localname}"
-        else:
-            name = f"*[local-name()='{q.localname}']"
-        parent = el.getparent()
-        if parent is not None:
-            same = [c for c in parent if c.tag == el.tag]
-            if len(same) > 1:
-                name += f"[{same.index(el) + 1}]"
-        steps.append(name)
-        el = parent
-    return "/" + "/".join(reversed(steps))
 
 
 def must_understand(element: etree._Element, soap_ns: str) -> bool:

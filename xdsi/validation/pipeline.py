@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from xdsi.messages import iti57, soap
+from xdsi.messages import dicommeta, iti41, iti57, soap
 from xdsi.messages.capture import RawMessage, read_message
 from xdsi.messages.xmlsafe import InputError
 from xdsi.validation import cardinality, codes, schematron, storedquery, technical, transport, xsd
@@ -62,11 +62,28 @@ _ITI57_RESPONSE_ACTIONS = {iti57.RESPONSE_ACTION, iti57.DMP_RESPONSE_ACTION}
 REQUEST_KINDS = {"flux1", "flux3", "flux5", "flux7", "flux9"}
 
 
-def detect_kind(body: etree._Element, action: str | None) -> str | None:
+def detect_kind(body: etree._Element, action: str | None, attachments: dict[str, bytes] | None = None) -> str | None:
+    """The flux of a body: by its root element, then the action (Flux 2/4) or the documents (Flux 8/10)."""
     q = etree.QName(body)
     if (q.namespace, q.localname) == (soap.RS, "RegistryResponse"):
         return "flux4" if action in _ITI57_RESPONSE_ACTIONS else "flux2"
-    return _BODY_KINDS.get((q.namespace or "", q.localname))
+    kind = _BODY_KINDS.get((q.namespace or "", q.localname))
+    if kind == "flux8" and _returns_images(body, attachments or {}):
+        return "flux10"
+    return kind
+
+
+def _returns_images(body: etree._Element, attachments: dict[str, bytes]) -> bool:
+    """A retrieve response returns images (RAD-69, Flux 10) when its DICOM documents are not KOS manifests."""
+    x = f"{{{soap.XDSB}}}"
+    sop_classes = []
+    for dr in body.iter(f"{x}DocumentResponse"):
+        if (dr.findtext(f"{x}mimeType") or "").strip() != "application/dicom":
+            return False
+        doc = dr.find(f"{x}Document")
+        content = iti41.document_content(doc, attachments) if doc is not None else None
+        sop_classes.append(dicommeta.sop_class_of(content or b""))
+    return bool(sop_classes) and all(c is not None and c != dicommeta.KOS_SOP_CLASS for c in sop_classes)
 
 
 def validate_message(
@@ -84,7 +101,7 @@ def validate_message(
         return Result(
             path, kind, notes=raw.notes, error=f"a SOAP Fault ({f.code}: {f.reason}), not a flux message"
         )
-    detected = detect_kind(body, raw.soap_action)
+    detected = detect_kind(body, raw.soap_action, raw.attachments)
     if kind is None:
         kind = detected
     if kind is None:
@@ -97,7 +114,7 @@ def validate_message(
     if kind not in KINDS or not kind.startswith("flux"):
         return Result(path, kind, notes=raw.notes, error=f"--as {kind}: not a message kind")
     findings: list[Finding] = []
-    findings += transport.check_transport(raw, kind in REQUEST_KINDS)
+    findings += transport.check_transport(raw, kind in REQUEST_KINDS, profile)
     if raw.envelope is not None and raw.envelope.envelope is not None:
         findings += xsd.validate_envelope(raw.envelope.envelope)
     findings += xsd.validate_body(body, xsd_dir)

@@ -5,10 +5,11 @@ structure, verdict-equivalent to the official files).  A user may point ``xsd_di
 of official XSDs instead (e.g. the IHE ``schema/v3`` tree or the DMP annex): the files are found by
 their ``targetNamespace`` and their imports resolved relative to each file, never over the network.
 
-MTOM/XOP: a base64 element (``xdsb:Document``) whose only child is an ``xop:Include`` is validated on
-a copy where the include is replaced by empty base64 text (empty is a valid ``xs:base64Binary``);
-each ``xop:Include`` is then validated on its own against the XOP schema, so a missing ``href`` is
-still reported.  An ``xop:Include`` anywhere else is left in place and the schema rejects it.
+MTOM/XOP: a base64 element (``xdsb:Document``, the only ``xs:base64Binary`` of these schemas) whose
+only child is an ``xop:Include`` is validated on a copy where the include is replaced by empty base64
+text (empty is a valid ``xs:base64Binary``); each replaced ``xop:Include`` is then validated on its
+own against the XOP schema, so a missing ``href`` is still reported.  An ``xop:Include`` anywhere
+else is left in place and the schema rejects it.
 
 Every libxml2 error becomes a :class:`Finding` whose rule id is ``XSD.<libxml2 error type>`` when
 that type is declared below, else ``XSD.OTHER`` (the libxml2 type is kept in the message).
@@ -83,6 +84,9 @@ KNOWN_URLS: dict[str, str] = {
     "http://www.w3.org/2004/08/xop/include": XOP,
     "http://www.w3.org/2004/08/xop/include/": XOP,
 }
+
+#: Elements of type xs:base64Binary, where MTOM may put an xop:Include instead of the content.
+BASE64_ELEMENTS = frozenset({f"{{{XDSB}}}Document"})
 
 #: Prefixes used in finding locations.
 PREFIXES: dict[str, str] = {
@@ -171,12 +175,17 @@ _RULES: dict[str, tuple[str, str]] = {
     ),
 }
 
-for _rule_id, (_text, _reference) in _RULES.items():
-    register(_rule_id, "error", FLUX_KINDS, _reference, _text, layer="xsd")
+
+def _register_rules() -> None:
+    for rule_id, (text, reference) in _RULES.items():
+        register(rule_id, "error", FLUX_KINDS, reference, text, layer="xsd")
+
+
+_register_rules()
 
 # ------------------------------------------------------------------------------- schema directories
 
-_ROOT_STEP = re.compile(r"^/([^/]+)")
+_STEP = re.compile(r"^(?P<name>[^\[\]/]+)(?:\[(?P<n>\d+)\])?$")
 _ATTRIBUTE = re.compile(r"attribute '([^']+)'")
 _CLARK = re.compile(r"^\{([^}]*)\}(.*)$")
 
@@ -232,7 +241,7 @@ class _LocalResolver(etree.Resolver):
             return None
         namespace = KNOWN_URLS.get(system_url)
         local = self._index.get(namespace) if namespace else self._by_name.get(system_url.rsplit("/", 1)[-1])
-        return self.resolve_filename(str(local), context) if local else None
+        return self.resolve_filename(str(local), context) if local else None  # type: ignore[attr-defined]
 
 
 def _safe_parser(index: dict[str, Path]) -> etree.XMLParser:
@@ -290,8 +299,9 @@ def _xop_includes(element: etree._Element) -> list[etree._Element]:
 
 
 def _is_sole_content(include: etree._Element) -> bool:
+    """The include is the whole content of a base64 element (so it stands for that content)."""
     parent = include.getparent()
-    if parent is None:
+    if parent is None or parent.tag not in BASE64_ELEMENTS:
         return False
     elements = [c for c in parent if isinstance(c.tag, str)]
     texts = [parent.text, *(c.tail for c in parent)]
@@ -300,7 +310,10 @@ def _is_sole_content(include: etree._Element) -> bool:
 
 def _detached_copy(element: etree._Element) -> etree._Element:
     """A deep copy as a new document root, keeping every namespace in scope (QName values)."""
-    root = etree.Element(element.tag, attrib=dict(element.attrib), nsmap=element.nsmap)
+    nsmap: dict[str | None, str] = dict(element.nsmap)
+    root = etree.Element(element.tag, nsmap=nsmap)  # type: ignore[arg-type]
+    for name, value in element.attrib.items():
+        root.set(name, value)
     root.text = element.text
     for child in element:
         root.append(deepcopy(child))
@@ -308,7 +321,8 @@ def _detached_copy(element: etree._Element) -> etree._Element:
 
 
 def strip_xop_for_validation(element: etree._Element) -> tuple[etree._Element, list[etree._Element]]:
-    """Copy ``element`` with each sole-child ``xop:Include`` replaced by empty base64 text.
+    """Copy ``element`` with each ``xop:Include`` that is the whole content of an ``xdsb:Document``
+    replaced by empty base64 text.
 
     Returns the copy and the original ``xop:Include`` elements that were replaced (to be validated
     on their own).  The copy has the same element structure apart from the removed includes.
@@ -316,8 +330,8 @@ def strip_xop_for_validation(element: etree._Element) -> tuple[etree._Element, l
     replaced = [inc for inc in _xop_includes(element) if _is_sole_content(inc)]
     copy = _detached_copy(element)
     for include in _xop_includes(copy):
-        if _is_sole_content(include):
-            parent = include.getparent()
+        parent = include.getparent()
+        if parent is not None and _is_sole_content(include):
             parent.remove(include)
             parent.text = ""
     return copy, replaced
@@ -346,40 +360,52 @@ def readable_path(element: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
-def _prefix_map(root: etree._Element) -> dict[str, str]:
-    mapping: dict[str, str] = {}
-    for element in root.iter(tag=etree.Element):
-        for prefix, uri in element.nsmap.items():
-            if prefix:
-                mapping.setdefault(prefix, uri)
-    return mapping
+def _matches(step: str, element: etree._Element) -> bool:
+    """Whether ``element`` is named by a libxml2 path step (``*`` = any element in a default namespace)."""
+    if step == "*":
+        return True
+    prefix, _, local = step.rpartition(":")
+    qname = etree.QName(element)
+    if qname.localname != local:
+        return False
+    return element.prefix == prefix if prefix else qname.namespace is None
 
 
-def _element_at(root: etree._Element, path: str | None, prefixes: dict[str, str]) -> etree._Element | None:
-    """The element a libxml2 error path names, the path's first step being ``root`` itself."""
-    match = _ROOT_STEP.match(path or "")
-    if match is None:
+def _element_at(root: etree._Element, path: str | None) -> etree._Element | None:
+    """The element a libxml2 error path names (``/p:a/*[2]/b[3]``), its first step being ``root``.
+
+    libxml2 writes ``p:name`` with the node's own prefix, ``*`` for an element in a default
+    namespace (counted among all element siblings) and ``[n]`` only when siblings share the name.
+    """
+    steps = (path or "").split("/")[1:]
+    if not steps or _STEP.match(steps[0]) is None:
         return None
-    rest = (path or "")[match.end() :]
-    if not rest:
-        return root
-    try:
-        found = root.xpath("." + rest, namespaces=prefixes)
-    except etree.XPathError:
-        return None
-    return found[0] if isinstance(found, list) and found and isinstance(found[0], etree._Element) else None
+    element = root
+    for step in steps[1:]:
+        match = _STEP.match(step)
+        if match is None:
+            return None
+        name, position = match.group("name"), int(match.group("n") or 1)
+        candidates = [c for c in element if isinstance(c.tag, str) and _matches(name, c)]
+        if len(candidates) < position:
+            return None
+        element = candidates[position - 1]
+    return element
 
 
 def _child_indexes(element: etree._Element, root: etree._Element) -> list[int]:
     indexes: list[int] = []
-    while element is not root:
-        parent = element.getparent()
+    parent = element.getparent()
+    while element is not root and parent is not None:
         indexes.append(parent.index(element))
-        element = parent
+        element, parent = parent, parent.getparent()
     return indexes[::-1]
 
 
-def _same_position(copy_element: etree._Element, copy_root: etree._Element, original: etree._Element):
+def _same_position(
+    copy_element: etree._Element, copy_root: etree._Element, original: etree._Element
+) -> etree._Element:
+    """The element of ``original`` at the position ``copy_element`` has in ``copy_root``."""
     target = original
     for index in _child_indexes(copy_element, copy_root):
         target = target[index]
@@ -436,7 +462,7 @@ def _error_finding(
 def _run(compiled: CompiledSchema, target: etree._Element) -> list[etree._LogEntry]:
     with compiled.lock:
         compiled.schema.validate(target)
-        return [e for e in compiled.schema.error_log if e.level >= etree.ErrorLevels.ERROR]
+        return list(compiled.schema.error_log.filter_from_errors())  # type: ignore[attr-defined]
 
 
 def _validate_with(
@@ -450,10 +476,8 @@ def _validate_with(
 
     Errors on elements for which ``ignore`` is true are dropped.
     """
-    errors = _run(compiled, target)
-    prefixes = _prefix_map(target) if errors else {}
-    for error in errors:
-        hit = _element_at(target, error.path, prefixes)
+    for error in _run(compiled, target):
+        hit = _element_at(target, error.path)
         if hit is not None and target is not original:
             hit = _same_position(hit, target, original)
         if hit is not None and ignore is not None and ignore(hit):
@@ -486,6 +510,8 @@ def _schema_error(element: etree._Element, exc: SchemaSetError) -> Finding:
 def validate_body(element: etree._Element, xsd_dir: Path | str | None = None) -> list[Finding]:
     """Validate a SOAP Body child (or a bare body root) against the schema of its namespace."""
     directory = _normalise_dir(xsd_dir)
+    if directory is not None and not directory.is_dir():
+        return [_schema_error(element, SchemaSetError(f"{directory}: not a directory"))]
     namespace = etree.QName(element).namespace or ""
     index = schema_index(directory)
     if namespace not in index:

@@ -1,0 +1,1 @@
+"""Root conftest: pytest-bdd step libraries (xds, dicom, cda) are loaded from here once the scenarios land."""
