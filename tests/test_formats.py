@@ -339,6 +339,11 @@ ACC = "urn:ihe:iti:xds:2013:accession"
 STUDY = "urn:ihe:iti:xds:2016:studyInstanceUID"
 ORDER = "urn:ihe:iti:xds:2013:order"
 
+REFIDS = [
+    f"A2024-1^^^&1.2.250.1.999.1.2.3&ISO^{ACC}",
+    f"1.2.250.1.999.1.5.20240105.1^^^^{STUDY}",
+    f"PO-77^^^&1.2.250.1.999.1.2.4&ISO^{ORDER}",
+]
 VALID: dict[str, object] = {
     "de_id": "DocumentKOS",
     "mime": "application/dicom",
@@ -351,11 +356,7 @@ VALID: dict[str, object] = {
     "repositoryUniqueId": "1.2.250.1.213.4.1.1.1.2",
     "legalAuthenticator": "899900063480^MAX^LIBRE^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS",
     "sourcePatientId": "0456789999^^^&1.2.250.1.999.1.1.7898.2&ISO^PI",
-    "refids": [
-        f"A2024-1^^^&1.2.250.1.999.1.2.3&ISO^{ACC}",
-        f"1.2.250.1.999.1.5.20240105.1^^^^{STUDY}",
-        f"PO-77^^^&1.2.250.1.999.1.2.4&ISO^{ORDER}",
-    ],
+    "refids": REFIDS,
     "authorPerson": "899900063480^MAX^LIBRE^^^^^^&1.2.250.1.71.4.2.1&ISO^D^^^IDNPS",
     "authorInstitution": "CABINET DR LIBRE^^^^^&1.2.250.1.71.4.2.2&ISO^IDNST^^^499900063480001",
     "codingScheme": "1.2.250.1.213.1.1.4.1",
@@ -404,7 +405,7 @@ def submission_xml(profile: str = "cisis", root: str = "lcm:SubmitObjectsRequest
         value = v.get(name)
         return "" if value is None else _slot(name, str(value))
 
-    refids = v["refids"]
+    refids = list(v["refids"])  # type: ignore[call-overload]
     de = (
         f'<rim:ExtrinsicObject id="{de_id}" mimeType="{v["mime"]}" objectType="{STABLE}">'
         + "".join(
@@ -421,7 +422,7 @@ def submission_xml(profile: str = "cisis", root: str = "lcm:SubmitObjectsRequest
                 "sourcePatientId",
             )
         )
-        + (_slot("urn:ihe:iti:xds:2013:referenceIdList", *refids) if refids else "")  # type: ignore[misc]
+        + (_slot("urn:ihe:iti:xds:2013:referenceIdList", *refids) if refids else "")
         + f'<rim:Classification classificationScheme="{DE_AUTHOR}" classifiedObject="{de_id}" id="cl01" '
         'nodeRepresentation="">' + slot("authorPerson") + slot("authorInstitution") + "</rim:Classification>"
         f'<rim:Classification classificationScheme="{CLASS_CODE}" classifiedObject="{de_id}" id="cl02" '
@@ -463,7 +464,7 @@ def submission_xml(profile: str = "cisis", root: str = "lcm:SubmitObjectsRequest
 
 
 def run(profile: str = "cisis", kind: str = "flux1", **over: object) -> list[Finding]:
-    return check_metadata_formats(submission(profile, **over), kind, profile)
+    return check_metadata_formats(submission(profile, "lcm:SubmitObjectsRequest", **over), kind, profile)
 
 
 DE = "/lcm:SubmitObjectsRequest/rim:RegistryObjectList/rim:ExtrinsicObject[1]"
@@ -577,17 +578,17 @@ REFLIST = f"{DE}/rim:Slot[@name='urn:ihe:iti:xds:2013:referenceIdList']"
 
 
 def test_md_refid_cxi() -> None:
-    refids = [*VALID["refids"], "A2024-1^^^&1.2.250.1.999.1.2.3&ISO"]  # type: ignore[misc]
+    refids = [*REFIDS, "A2024-1^^^&1.2.250.1.999.1.2.3&ISO"]
     hit = assert_fires(run(refids=refids), "MD.REFID.CXI", f"{REFLIST}/rim:ValueList/rim:Value[4]")
     assert "CXi.5" in hit.message
 
 
 def test_md_refid_type() -> None:
     referral = "R1^^^&1.2.3&ISO^urn:ihe:iti:xds:2013:referral"
-    refids = [*VALID["refids"], referral]  # type: ignore[misc]
+    refids = [*REFIDS, referral]
     assert_fires(run("dmp", refids=refids), "MD.REFID.TYPE", f"{REFLIST}/rim:ValueList/rim:Value[4]")
     assert_silent(run("cisis", refids=refids), "MD.REFID.TYPE")
-    other = [*VALID["refids"], "X^^^&1.2.3&ISO^urn:example:other"]  # type: ignore[misc]
+    other = [*REFIDS, "X^^^&1.2.3&ISO^urn:example:other"]
     assert assert_fires(run("cisis", refids=other), "MD.REFID.TYPE").severity == "error"
     assert assert_fires(run("ihe", refids=other), "MD.REFID.TYPE").severity == "warning"
 

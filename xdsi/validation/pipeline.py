@@ -7,7 +7,7 @@ with ``error`` set, never an exception.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from lxml import etree
@@ -15,8 +15,9 @@ from lxml import etree
 from xdsi.messages import dicommeta, iti41, iti57, soap
 from xdsi.messages.capture import RawMessage, read_message
 from xdsi.messages.xmlsafe import InputError
-from xdsi.validation import cardinality, codes, schematron, storedquery, technical, transport, xsd
+from xdsi.validation import cardinality, codes, schematron, storedquery, technical, tolerances, transport, xsd
 from xdsi.validation.subjects import extract
+from xdsi.xmlpaths import xpath_of
 from xdsi.validation.findings import KINDS, Finding
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -118,17 +119,28 @@ def validate_message(
     if raw.envelope is not None and raw.envelope.envelope is not None:
         findings += xsd.validate_envelope(raw.envelope.envelope)
     findings += xsd.validate_body(body, xsd_dir)
+    # The rules below read the body as a document of its own; their locations are rooted back in the message.
     doc_root = _as_document(body)
-    findings += schematron.validate(doc_root, kind, profile)
-    findings += technical.check_metadata_formats(doc_root, kind, profile)
+    body_rules: list[Finding] = []
+    body_rules += schematron.validate(doc_root, kind, profile)
+    body_rules += technical.check_metadata_formats(doc_root, kind, profile)
     if kind == "flux5":
-        findings += storedquery.check_query(doc_root, profile)
+        body_rules += storedquery.check_query(doc_root, profile)
     subjects = extract(doc_root, kind, raw.attachments)
-    findings += cardinality.check(subjects, kind, profile)
-    findings += codes.check(subjects.objects, kind, profile)
-    findings = [f for f in findings if _in_profile(f, profile)]
+    body_rules += cardinality.check(subjects, kind, profile)
+    body_rules += codes.check(subjects.objects, kind, profile)
+    findings += _rooted(body_rules, body)
+    findings = tolerances.apply([f for f in findings if _in_profile(f, profile)], profile)
     findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.location, f.rule))
     return Result(path, kind, _dedupe(findings), raw.notes)
+
+
+def _rooted(findings: list[Finding], body: etree._Element) -> list[Finding]:
+    parent = body.getparent()
+    if parent is None:
+        return findings
+    prefix = xpath_of(parent)
+    return [replace(f, location=prefix + f.location) if f.location.startswith("/") else f for f in findings]
 
 
 def _as_document(body: etree._Element) -> etree._Element:

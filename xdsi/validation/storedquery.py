@@ -20,7 +20,7 @@ from lxml import etree
 
 from xdsi.model import formats as fmt
 from xdsi.model import storedquery as sq
-from xdsi.validation.findings import CATALOGUE, Finding, finding, register
+from xdsi.validation.findings import CATALOGUE, PROFILES, Finding, Severity, finding, register
 from xdsi.validation.technical import NS, RIM, element_xpath
 
 LAYER = "technical"
@@ -36,13 +36,13 @@ XDS_ERROR_CODE: dict[str, str] = {}
 
 def _rule(
     rule_id: str,
-    severity: str,
+    severity: Severity,
     error_code: str,
     reference: str,
     text: str,
-    profiles: tuple[str, ...] = ("cisis", "dmp", "ihe"),
+    profiles: tuple[str, ...] = PROFILES,
 ) -> str:
-    register(rule_id, severity, _KINDS, reference, text, LAYER, profiles=profiles)  # type: ignore[arg-type]
+    register(rule_id, severity, _KINDS, reference, text, LAYER, profiles=profiles)
     XDS_ERROR_CODE[rule_id] = error_code
     return rule_id
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from lxml import etree
 
 from xdsi.model import formats as fmt
-from xdsi.validation.findings import CATALOGUE, Finding, finding, register
+from xdsi.validation.findings import CATALOGUE, PROFILES, Finding, Severity, finding, register
 from xdsi.xmlpaths import PREFIXES
 
 LAYER = "technical"
@@ -76,8 +76,15 @@ _KINDS = ("flux1", "flux3", "flux6")
 _REF_TYPES = "IHE ITI TF-3 4.2.3.1.7 (metadata data types)"
 
 
-def _rule(rule_id: str, severity: str, reference: str, text: str, **kw: object) -> str:
-    register(rule_id, severity, _KINDS, reference, text, LAYER, **kw)  # type: ignore[arg-type]
+def _rule(
+    rule_id: str,
+    severity: Severity,
+    reference: str,
+    text: str,
+    profiles: tuple[str, ...] = PROFILES,
+    profile_severity: dict[str, Severity] | None = None,
+) -> str:
+    register(rule_id, severity, _KINDS, reference, text, LAYER, profiles, profile_severity)
     return rule_id
 
 
