@@ -62,7 +62,17 @@ def batch(files: int) -> dict[str, float]:
             (directory / f"msg{n:05d}.xml").write_bytes(flux1_body(n))
         t = time.perf_counter()
         proc = subprocess.run(
-            [sys.executable, "-m", "xdsi.cli", "validate", str(directory), "--format", "json", "-o", str(directory / "r.json")],
+            [
+                sys.executable,
+                "-m",
+                "xdsi.cli",
+                "validate",
+                str(directory),
+                "--format",
+                "json",
+                "-o",
+                str(directory / "r.json"),
+            ],
             capture_output=True,
         )
         ours = time.perf_counter() - t
@@ -72,7 +82,9 @@ def batch(files: int) -> dict[str, float]:
             schema = ROOT / "schemas" / "xsd" / "xds-b-repository.xsd"
             t = time.perf_counter()
             for path in sorted(directory.glob("msg*.xml")):
-                subprocess.run([xmllint, "--noout", "--schema", str(schema), str(path)], capture_output=True, check=True)
+                subprocess.run(
+                    [xmllint, "--noout", "--schema", str(schema), str(path)], capture_output=True, check=True
+                )
             theirs = time.perf_counter() - t
             out |= {"xmllint_s": theirs, "xmllint_files_per_s": files / theirs, "ratio": theirs / ours}
         return out
@@ -85,7 +97,9 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, Python {platform.python_version()}, lxml {etree.__version__}")
     median, p95 = median_validation(args.repeat)
-    print(f"flux1 (KOS + CR, inline) through every layer: median {median:.2f} ms, p95 {p95:.2f} ms ({args.repeat} runs)")
+    print(
+        f"flux1 (KOS + CR, inline) through every layer: median {median:.2f} ms, p95 {p95:.2f} ms ({args.repeat} runs)"
+    )
     b = batch(args.files)
     print(f"batch of {b['files']} files, one xdsi process: {b['xdsi_s']:.2f} s ({b['xdsi_files_per_s']:.0f} files/s)")
     if "ratio" in b:

@@ -165,9 +165,7 @@ LONG_1024 = "y" * 1025
 MUTATIONS: tuple[Mutation, ...] = (
     # required attributes
     Mutation("drop ExtrinsicObject/@id", "//rim:ExtrinsicObject", drop_attribute("id")),
-    Mutation(
-        "drop Classification/@classifiedObject", "//rim:Classification", drop_attribute("classifiedObject")
-    ),
+    Mutation("drop Classification/@classifiedObject", "//rim:Classification", drop_attribute("classifiedObject")),
     Mutation("drop Classification/@id", "//rim:Classification", drop_attribute("id")),
     Mutation(
         "drop ExternalIdentifier/@identificationScheme",
@@ -181,12 +179,8 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("drop RegistryResponse/@status", "//rs:RegistryResponse", drop_attribute("status")),
     Mutation("drop AdhocQueryResponse/@status", "//query:AdhocQueryResponse", drop_attribute("status")),
     Mutation("drop Document/@id", "//xdsb:Document", drop_attribute("id")),
-    Mutation(
-        "drop StudyRequest/@studyInstanceUID", "//xdsi:StudyRequest", drop_attribute("studyInstanceUID")
-    ),
-    Mutation(
-        "drop SeriesRequest/@seriesInstanceUID", "//xdsi:SeriesRequest", drop_attribute("seriesInstanceUID")
-    ),
+    Mutation("drop StudyRequest/@studyInstanceUID", "//xdsi:StudyRequest", drop_attribute("studyInstanceUID")),
+    Mutation("drop SeriesRequest/@seriesInstanceUID", "//xdsi:SeriesRequest", drop_attribute("seriesInstanceUID")),
     Mutation("drop AdhocQuery/@id", "//rim:AdhocQuery", drop_attribute("id")),
     Mutation("drop RegistryError/@errorCode", "//rs:RegistryError", drop_attribute("errorCode")),
     Mutation("clear Association attributes", "//rim:Association", clear_attributes()),
@@ -226,9 +220,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("duplicate RegistryErrorList", "//rs:RegistryErrorList", duplicate()),
     Mutation("duplicate HomeCommunityId", "//xdsb:HomeCommunityId", duplicate()),
     Mutation("duplicate TransferSyntaxUIDList", "//xdsi:TransferSyntaxUIDList", duplicate()),
-    Mutation(
-        "duplicate RegistryResponse", "//xdsb:RetrieveDocumentSetResponse/rs:RegistryResponse", duplicate()
-    ),
+    Mutation("duplicate RegistryResponse", "//xdsb:RetrieveDocumentSetResponse/rs:RegistryResponse", duplicate()),
     Mutation("duplicate Slot", "//rim:Slot", duplicate()),
     # renamed elements, wrong namespaces, unknown elements
     Mutation("rename Slot", "//rim:Slot", rename("Slots")),
@@ -254,9 +246,7 @@ MUTATIONS: tuple[Mutation, ...] = (
     Mutation("LocalizedString/@value > 1024", "//rim:LocalizedString", set_attribute("value", LONG_1024)),
     Mutation("versionName > 16", "//rim:VersionInfo", set_attribute("versionName", "v" * 17)),
     Mutation("Slot/@name > 256", "//rim:Slot", set_attribute("name", LONG_256)),
-    Mutation(
-        "nodeRepresentation > 256", "//rim:Classification", set_attribute("nodeRepresentation", LONG_256)
-    ),
+    Mutation("nodeRepresentation > 256", "//rim:Classification", set_attribute("nodeRepresentation", LONG_256)),
     Mutation("mimeType > 256", "//rim:ExtrinsicObject", set_attribute("mimeType", LONG_256)),
     Mutation("RepositoryUniqueId > 256", "//xdsb:RepositoryUniqueId", set_text(LONG_256)),
     Mutation("TransferSyntaxUID > 256", "//xdsi:TransferSyntaxUID", set_text(LONG_256)),

@@ -19,9 +19,13 @@ from xdsi.model.metadata import RegistryObjects
 from xdsi.validation import cardinality
 from xdsi.validation.subjects import extract
 
-NS = {"rim": "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0", "lcm": "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0",
-      "query": "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0", "xdsb": "urn:ihe:iti:xds-b:2007",
-      "xdsi": "urn:ihe:rad:xdsi-b:2009"}
+NS = {
+    "rim": "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0",
+    "lcm": "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0",
+    "query": "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0",
+    "xdsb": "urn:ihe:iti:xds-b:2007",
+    "xdsi": "urn:ihe:rad:xdsi-b:2009",
+}
 
 
 @dataclass
@@ -33,7 +37,7 @@ class Baseline:
 
 def _flux1_encode(objects: RegistryObjects) -> etree._Element:
     _, docs = ex.flux1()
-    body, att = iti41.encode_request(iti41.ProvideAndRegisterRequest(objects, docs), mtom=False)
+    body, _ = iti41.encode_request(iti41.ProvideAndRegisterRequest(objects, docs), mtom=False)
     return body
 
 
@@ -53,8 +57,14 @@ BASELINES = [
 _VIEWS = {
     "modality_codes": ("event_codes", lambda de: [c for c in de.event_codes if c not in de.modality_codes]),
     "region_codes": ("event_codes", lambda de: [c for c in de.event_codes if c not in de.region_codes]),
-    "accession_numbers": ("reference_ids", lambda de: [r for r in de.reference_ids if ids.ACCESSION not in r]),
-    "study_instance_uids": ("reference_ids", lambda de: [r for r in de.reference_ids if ids.STUDY_INSTANCE_UID not in r]),
+    "accession_numbers": (
+        "reference_ids",
+        lambda de: [r for r in de.reference_ids if ids.ACCESSION not in r],
+    ),
+    "study_instance_uids": (
+        "reference_ids",
+        lambda de: [r for r in de.reference_ids if ids.STUDY_INSTANCE_UID not in r],
+    ),
     "order_numbers": ("reference_ids", lambda de: [r for r in de.reference_ids if ids.ORDER not in r]),
     "reference_id_slots": ("reference_ids", lambda de: []),
 }
@@ -73,8 +83,14 @@ def _target(row: cardinality.Row, objects: RegistryObjects, kind: str):
 #: fields encoded as an XML attribute: they cannot occur twice
 _ATTRIBUTES = {"entry_uuid", "mime_type", "status", "logical_id"}
 #: a value for a [0..1] field the example leaves out
-_FILL = {"comments": "Commentaire", "version": "1", "hash": "da39a3ee5e6b4b0d3255bfef95601890afd80709", "size": "0",
-         "title": "Titre", "service_stop_time": "20261123093000"}
+_FILL = {
+    "comments": "Commentaire",
+    "version": "1",
+    "hash": "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+    "size": "0",
+    "title": "Titre",
+    "service_stop_time": "20261123093000",
+}
 
 
 def _emptied(row, obj) -> None:
@@ -152,7 +168,10 @@ def _special(row: cardinality.Row, profile: str) -> None:
     if row.model == "StoredQuery":
         q = ebquery.AdhocQuery(iti18.FIND_DOCUMENTS, slots=ex.flux5_slots(exam))
         assert_silent(_check(iti18.encode_request(q), "flux5", profile), row.id)
-        q.add("$XDSDocumentEntryReferenceIdList", f"('1.2.3^^^^{ids.STUDY_INSTANCE_UID}','1.2.4^^^^{ids.STUDY_INSTANCE_UID}')")
+        q.add(
+            "$XDSDocumentEntryReferenceIdList",
+            f"('1.2.3^^^^{ids.STUDY_INSTANCE_UID}','1.2.4^^^^{ids.STUDY_INSTANCE_UID}')",
+        )
         assert_fires(_check(iti18.encode_request(q), "flux5", profile), row.id)
     elif row.model == "ImageRequest":
         body = rad69.encode_request(ex.flux9(exam))

@@ -50,13 +50,17 @@ def test_examples_in_the_profiles(tmp_path: Path) -> None:
         assert main(["validate", str(EXAMPLES), "--profile", profile, "--format", "json", "-o", "/dev/null"]) == 0
     out = tmp_path / "ihe.json"
     assert main(["validate", str(EXAMPLES), "--profile", "ihe", "--format", "json", "-o", str(out)]) == 1
-    errors = {f["rule"] for r in json.loads(out.read_text())["results"] for f in r["findings"] if f["severity"] == "error"}
+    errors = {
+        f["rule"] for r in json.loads(out.read_text())["results"] for f in r["findings"] if f["severity"] == "error"
+    }
     assert errors <= {"MD.XON", "MD.PATIENTID.CX", "MD.SOURCEPATIENTID.CX", "SQ.VALUE.CX"}, errors
 
 
 def test_broken_message_exits_1_with_findings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = (EXAMPLES / "flux1-iti41-request-inline.xml").read_text()
-    broken = text.replace("urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4", "urn:uuid:00000000-0000-0000-0000-000000000000")
+    broken = text.replace(
+        "urn:uuid:2c6b8cb7-8b2a-4051-b291-b1ae6a575ef4", "urn:uuid:00000000-0000-0000-0000-000000000000"
+    )
     path = tmp_path / "broken.xml"
     path.write_text(broken)
     assert main(["validate", str(path), "--format", "json"]) == 1
@@ -89,9 +93,11 @@ def test_unreadable_input_exits_2_with_one_line(tmp_path: Path, content: bytes, 
 
 
 def test_billion_laughs_and_external_entities_are_refused_fast(tmp_path: Path) -> None:
-    lol = b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(
-        f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(9)
-    ) + b"]><l>&j;</l>"
+    lol = (
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'.encode() for i in range(9))
+        + b"]><l>&j;</l>"
+    )
     xxe = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
     for name, data in (("lol.xml", lol), ("xxe.xml", xxe)):
         path = tmp_path / name

@@ -55,7 +55,11 @@ def test_rule_fires_on_one_changed_code(rule: str) -> None:
 
 
 def test_every_value_set_rule_has_a_case() -> None:
-    declared = {b.rule for b in codes.BINDINGS} | {"VS.DE.EVENTCODE.SYSTEM", "VS.DE.CCAM.SYNTAX", "VS.DE.AUTHORSPECIALTY"}
+    declared = {b.rule for b in codes.BINDINGS} | {
+        "VS.DE.EVENTCODE.SYSTEM",
+        "VS.DE.CCAM.SYNTAX",
+        "VS.DE.AUTHORSPECIALTY",
+    }
     assert declared == set(CASES)
 
 

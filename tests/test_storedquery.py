@@ -173,9 +173,7 @@ def test_parse_slot_values() -> None:
 
 def test_parse_code() -> None:
     assert sq.parse_code("CT^^1.2.250.1.213.1.1.5.618") == ("CT", MODALITY)
-    assert sq.parse_code("urn:connectathon:policy:full-access^^1.3.6.1.4.1.21367.2017.3")[0].startswith(
-        "urn:"
-    )
+    assert sq.parse_code("urn:connectathon:policy:full-access^^1.3.6.1.4.1.21367.2017.3")[0].startswith("urn:")
     for bad in ("value^^", "^^scheme", "CT", "CT^scheme", "CT^x^scheme", "CT^^s^x", ""):
         assert sq.check_code(bad), bad
         with pytest.raises(ValueError):
@@ -401,9 +399,7 @@ def test_sq_param_missing() -> None:
 
 
 def test_sq_param_one_of() -> None:
-    assert_fires(
-        run([], query_id=sq.GET_DOCUMENTS), "SQ.PARAM.ONEOF", "/query:AdhocQueryRequest/rim:AdhocQuery"
-    )
+    assert_fires(run([], query_id=sq.GET_DOCUMENTS), "SQ.PARAM.ONEOF", "/query:AdhocQueryRequest/rim:AdhocQuery")
     both = [("$XDSDocumentEntryEntryUUID", [f"('{UUID1}')"]), ("$XDSDocumentEntryUniqueId", ["('1.2.3')"])]
     hit = assert_fires(
         run(both, query_id=sq.GET_DOCUMENTS), "SQ.PARAM.ONEOF", f"{SLOT}[@name='$XDSDocumentEntryUniqueId']"
@@ -460,15 +456,11 @@ def test_sq_value_not_string() -> None:
         f"{SLOT}[@name='$XDSDocumentEntryStatus']/rim:ValueList/rim:Value[1]",
     )
     assert f"'{APPROVED}'" in hit.message
-    assert_fires(
-        run([("$XDSDocumentEntryPatientId", [DMP_PID]), *find_documents()[1:]]), "SQ.VALUE.NOTSTRING"
-    )
+    assert_fires(run([("$XDSDocumentEntryPatientId", [DMP_PID]), *find_documents()[1:]]), "SQ.VALUE.NOTSTRING")
 
 
 def test_sq_value_not_list() -> None:
-    hit = assert_fires(
-        run(find_documents(status=f"'{APPROVED}'")), "SQ.VALUE.NOTLIST", "$XDSDocumentEntryStatus"
-    )
+    hit = assert_fires(run(find_documents(status=f"'{APPROVED}'")), "SQ.VALUE.NOTLIST", "$XDSDocumentEntryStatus")
     assert hit.severity == "warning" and f"('{APPROVED}')" in hit.message
     assert_silent(run(find_documents()), "SQ.VALUE.NOTLIST")
 
@@ -515,9 +507,7 @@ def test_sq_value_code() -> None:
 
 def test_sq_value_status() -> None:
     bad = find_documents(status="('urn:oasis:names:tc:ebxml-regrep:StatusType:Approve')")
-    assert_fires(
-        run(bad), "SQ.VALUE.STATUS", f"{SLOT}[@name='$XDSDocumentEntryStatus']/rim:ValueList/rim:Value[1]"
-    )
+    assert_fires(run(bad), "SQ.VALUE.STATUS", f"{SLOT}[@name='$XDSDocumentEntryStatus']/rim:ValueList/rim:Value[1]")
     archived = find_documents(status=f"('{APPROVED}','{ARCHIVED}')", pid=IHE_PID)
     assert_silent(run(archived, "cisis"), "SQ.VALUE.STATUS")
     assert_silent(run(archived, "dmp"), "SQ.VALUE.STATUS")
@@ -526,9 +516,7 @@ def test_sq_value_status() -> None:
 
 
 def test_sq_value_cx() -> None:
-    hit = assert_fires(
-        run(find_documents(), "ihe"), "SQ.VALUE.CX", f"{SLOT}[@name='$XDSDocumentEntryPatientId']"
-    )
+    hit = assert_fires(run(find_documents(), "ihe"), "SQ.VALUE.CX", f"{SLOT}[@name='$XDSDocumentEntryPatientId']")
     assert "CX.5" in hit.message
     assert_silent(run(find_documents(), "cisis"), "SQ.VALUE.CX")
     assert_fires(run(find_documents(pid="207058575627097")), "SQ.VALUE.CX")
@@ -550,9 +538,7 @@ def test_sq_value_uuid() -> None:
     slots = [("$uuid", ["('$uuid1$','urn:uuid:1234')"])]
     hit = assert_fires(run(slots, query_id=sq.GET_ASSOCIATIONS), "SQ.VALUE.UUID", f"{SLOT}[@name='$uuid']")
     assert "$uuid1$" in hit.message
-    assert_fires(
-        run([("$XDSDocumentEntryLogicalID", ["('1.2.3')"])], query_id=sq.GET_DOCUMENTS), "SQ.VALUE.UUID"
-    )
+    assert_fires(run([("$XDSDocumentEntryLogicalID", ["('1.2.3')"])], query_id=sq.GET_DOCUMENTS), "SQ.VALUE.UUID")
 
 
 def test_sq_value_object_type() -> None:
@@ -562,9 +548,7 @@ def test_sq_value_object_type() -> None:
 
 def test_sq_value_association_type() -> None:
     slots = [("$XDSDocumentEntryEntryUUID", [f"'{UUID1}'"]), ("$AssociationTypes", ["('RPLC')"])]
-    assert_fires(
-        run(slots, query_id=sq.GET_RELATED_DOCUMENTS), "SQ.VALUE.ASSOCIATIONTYPE", "$AssociationTypes"
-    )
+    assert_fires(run(slots, query_id=sq.GET_RELATED_DOCUMENTS), "SQ.VALUE.ASSOCIATIONTYPE", "$AssociationTypes")
 
 
 def test_sq_value_metadata_level() -> None:
@@ -731,6 +715,4 @@ def test_corpus_and_or_query(corpus: Path) -> None:
     stored = read_stored_query(_load(corpus, "nist/ITI-18_FindDocuments_eventCodeList_AND.xml"))
     assert stored is not None and stored.return_type == "ObjectRef"
     assert len(stored.and_or("$XDSDocumentEntryEventCodeList")) == 2
-    assert_silent(
-        check_query(_load(corpus, "nist/ITI-18_FindDocuments_eventCodeList_AND.xml")), "SQ.PARAM.ANDOR"
-    )
+    assert_silent(check_query(_load(corpus, "nist/ITI-18_FindDocuments_eventCodeList_AND.xml")), "SQ.PARAM.ANDOR")

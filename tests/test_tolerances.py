@@ -39,8 +39,10 @@ def test_tolerance_is_narrow() -> None:
 
 @pytest.mark.corpus
 def test_official_dmp_update_examples_pass_in_the_dmp_profile(corpus: Path) -> None:
-    for name in ("TD3.3c_ITI-57_UpdateAvailabilityStatus_Archived-to-Deleted_request.xml",
-                 "TD3.3d_ITI-57_UpdateAvailabilityStatus_Approved-to-Archived_request.xml"):
+    for name in (
+        "TD3.3c_ITI-57_UpdateAvailabilityStatus_Archived-to-Deleted_request.xml",
+        "TD3.3d_ITI-57_UpdateAvailabilityStatus_Approved-to-Archived_request.xml",
+    ):
         data = (corpus / "xds/messages/dmp-ans" / name).read_bytes()
         assert validate_bytes(data, profile="dmp").valid
         assert not validate_bytes(data, profile="cisis").valid

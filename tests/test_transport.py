@@ -26,11 +26,11 @@ from xdsi.messages.soap import (
     build_fault,
     parse_envelope,
     response_action_for,
-    xpath_of,
 )
 from xdsi.messages.xmlsafe import InputError, parse_xml, parse_xml_info, parse_xml_with_notes
 from xdsi.validation.findings import CATALOGUE, FLUX_KINDS
 from xdsi.validation.transport import check_transport
+from xdsi.xmlpaths import xpath_of
 
 PNR = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
 PNR_RESP = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-bResponse"
@@ -190,9 +190,7 @@ class TestSafeParsing:
     def test_external_entity_is_refused_and_nothing_leaks(self, doctype: str) -> None:
         data = f'<?xml version="1.0"?>{doctype}<foo>&xxe;</foo>'.encode()
         passwd = (
-            Path("/etc/passwd").read_text(errors="replace").splitlines()[:1]
-            if Path("/etc/passwd").exists()
-            else []
+            Path("/etc/passwd").read_text(errors="replace").splitlines()[:1] if Path("/etc/passwd").exists() else []
         )
         with pytest.raises(InputError) as exc:
             parse_xml(data)
@@ -265,11 +263,7 @@ class TestMtom:
         body, ct = mtom.encode(soap, attachments, PNR)
         m = mtom.decode(body, ct)
         assert m.root == soap
-        assert (
-            m.action == PNR
-            and m.start_info == "application/soap+xml"
-            and m.multipart_type == "application/xop+xml"
-        )
+        assert m.action == PNR and m.start_info == "application/soap+xml" and m.multipart_type == "application/xop+xml"
         assert {c: (p.data, p.content_type) for c, p in m.attachments.items()} == attachments
         assert m.root_content_type.startswith("application/xop+xml")
         # the boundary really is the first line: decoding without the header gives the same parts
@@ -411,10 +405,7 @@ def test_corpus_td21_mime_decodes_and_resolves(corpus: Path) -> None:
     includes = mtom.xop_includes(root, m.parts)
     assert [x.cid for x in includes] == ["WS_DMP_TD2.1-DocumentME2.xml", "WS_DMP_TD2.1-SignatureXades.xml"]
     assert all(x.data for x in includes)
-    assert (
-        parse_xml(m.attachments["WS_DMP_TD2.1-DocumentME2.xml"].data).tag
-        == "{urn:hl7-org:v3}ClinicalDocument"
-    )
+    assert parse_xml(m.attachments["WS_DMP_TD2.1-DocumentME2.xml"].data).tag == "{urn:hl7-org:v3}ClinicalDocument"
     raw = read_message(data)
     assert raw.form == "mtom" and raw.envelope is not None and raw.envelope.soap_version == "1.1"
     assert raw.soap_action == PNR and len(raw.attachments) == 2
@@ -440,9 +431,7 @@ class TestSoap:
         assert parsed.message_id and parsed.message_id.startswith("urn:uuid:")
         assert parsed.reply_to == WSA_ANONYMOUS and parsed.to == "http://repo.example/xds"
         assert parsed.relates_to is None and parsed.fault is None
-        assert (
-            parsed.body is not None and parsed.body.tag == f"{{{XDSB}}}ProvideAndRegisterDocumentSetRequest"
-        )
+        assert parsed.body is not None and parsed.body.tag == f"{{{XDSB}}}ProvideAndRegisterDocumentSetRequest"
         assert parsed.action_element is not None
         assert parsed.action_element.get(f"{{{SOAP12}}}mustUnderstand") == "true"
         assert parsed.header is not None and parsed.header[-1].tag.endswith("Security")
@@ -488,10 +477,7 @@ class TestSoap:
     def test_action_table(self) -> None:
         assert ACTIONS[PNR][0] == PNR_RESP
         assert ITI57_DMP_RESP in ACTIONS["urn:ihe:iti:2010:UpdateDocumentSet"]
-        assert (
-            response_action_for("urn:ihe:iti:2010:UpdateDocumentSet")
-            == "urn:ihe:iti:2010:UpdateDocumentSetResponse"
-        )
+        assert response_action_for("urn:ihe:iti:2010:UpdateDocumentSet") == "urn:ihe:iti:2010:UpdateDocumentSetResponse"
         assert response_action_for("urn:ihe:iti:2010:UpdateDocumentSet", "dmp") == ITI57_DMP_RESP
         assert response_action_for("urn:ihe:rad:2009:RetrieveImagingDocumentSet") == (
             "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
@@ -516,9 +502,7 @@ class TestCapture:
         assert raw.body is not None and raw.body.tag.endswith("ProvideAndRegisterDocumentSetRequest")
 
     def test_bare_body(self) -> None:
-        raw = read_message(
-            b"<query:AdhocQueryRequest xmlns:query='urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0'/>"
-        )
+        raw = read_message(b"<query:AdhocQueryRequest xmlns:query='urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0'/>")
         assert raw.envelope is None and raw.body is raw.xml_root and raw.soap_action is None
 
     def test_raw_mtom_body(self) -> None:
@@ -548,9 +532,7 @@ class TestCapture:
     def test_http_truncated_chunks_and_content_length(self) -> None:
         xml = _request_xml()
         with pytest.raises(InputError) as exc:
-            read_message(
-                b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (len(xml) + 10) + xml
-            )
+            read_message(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (len(xml) + 10) + xml)
         assert "truncated" in _reason(exc)
         with pytest.raises(InputError) as exc:
             read_message(b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n" % (len(xml) + 5) + xml)
@@ -578,9 +560,7 @@ class TestCapture:
 # ------------------------------------------------------------------------------------------------ rules
 
 
-def _check(
-    data: bytes, is_request: bool = True, content_type: str | None = None, profile: str = "cisis"
-) -> list:
+def _check(data: bytes, is_request: bool = True, content_type: str | None = None, profile: str = "cisis") -> list:
     return check_transport(read_message(data, content_type), is_request, profile)
 
 
@@ -657,16 +637,11 @@ class TestRules:
         body, ct = _pnr_mtom()
         bad_ct = ct.replace(f'action="{PNR}"', 'action="urn:other"')
         assert_fires(_check(body, True, bad_ct), "WSA.ACTION.MISMATCH", "multipart")
-        capture = (
-            b'POST / HTTP/1.1\r\nContent-Type: application/soap+xml; action="urn:x"\r\n\r\n' + _request_xml()
-        )
+        capture = b'POST / HTTP/1.1\r\nContent-Type: application/soap+xml; action="urn:x"\r\n\r\n' + _request_xml()
         assert_fires(_check(capture), "WSA.ACTION.MISMATCH", "HTTP Content-Type")
         capture = b'POST / HTTP/1.1\r\nSOAPAction: "urn:x"\r\n\r\n' + _request_xml()
         assert_fires(_check(capture), "WSA.ACTION.MISMATCH", "SOAPAction")
-        ok = (
-            f'POST / HTTP/1.1\r\nContent-Type: application/soap+xml; action="{PNR}"\r\n\r\n'.encode()
-            + _request_xml()
-        )
+        ok = f'POST / HTTP/1.1\r\nContent-Type: application/soap+xml; action="{PNR}"\r\n\r\n'.encode() + _request_xml()
         assert_silent(_check(ok), "WSA.ACTION.MISMATCH")
         assert_silent(_check(body, True, ct), "WSA.ACTION.MISMATCH")
 
@@ -714,9 +689,7 @@ class TestRules:
         assert "text/xml" in f.message
         swa = body.replace(b"Content-Type: application/xop+xml;", b"Content-Type: application/soap+xml;", 1)
         assert_fires(_check(swa, True, ct), "MTOM.ROOT.TYPE")
-        assert_fires(
-            _check(body, True, ct.replace('type="application/xop+xml"', 'type="text/xml"')), "MTOM.ROOT.TYPE"
-        )
+        assert_fires(_check(body, True, ct.replace('type="application/xop+xml"', 'type="text/xml"')), "MTOM.ROOT.TYPE")
         assert_fires(
             _check(body, True, ct.replace('start-info="application/soap+xml"', 'start-info="text/xml"')),
             "MTOM.ROOT.TYPE",

@@ -164,9 +164,7 @@ BROKEN_BODIES: dict[str, tuple[str, str]] = {
         "rim:Classification/@classifiedObject",
     ),
     "XSD.SCHEMAV_ELEMENT_CONTENT": (
-        _replace(
-            QUERY_REQUEST, '<query:ResponseOption returnType="LeafClass" returnComposedObjects="true"/>', ""
-        ),
+        _replace(QUERY_REQUEST, '<query:ResponseOption returnType="LeafClass" returnComposedObjects="true"/>', ""),
         "/query:AdhocQueryRequest",
     ),
     "XSD.SCHEMAV_CVC_COMPLEX_TYPE_3_2_1": (
@@ -288,9 +286,7 @@ def test_envelope_bad_mustunderstand_value_fires() -> None:
 
 def test_envelope_reply_to_without_address_fires() -> None:
     headers = "<wsa:ReplyTo><wsa:Metadata/></wsa:ReplyTo>"
-    assert_fires(
-        xsd.validate_envelope(parse(envelope(headers))), "XSD.SCHEMAV_ELEMENT_CONTENT", "wsa:ReplyTo"
-    )
+    assert_fires(xsd.validate_envelope(parse(envelope(headers))), "XSD.SCHEMAV_ELEMENT_CONTENT", "wsa:ReplyTo")
 
 
 def test_envelope_body_before_header_fires() -> None:
@@ -308,15 +304,11 @@ def test_soap11_envelope_is_unknown_root() -> None:
 
 def test_fault_code_enumeration_and_reason_lang() -> None:
     bad_code = _replace(FAULT, "<soap:Value>soap:Sender", "<soap:Value>soap:Client")
-    assert_fires(
-        xsd.validate_body(parse(bad_code)), "XSD.SCHEMAV_CVC_ENUMERATION_VALID", "soap:Code/soap:Value"
-    )
+    assert_fires(xsd.validate_body(parse(bad_code)), "XSD.SCHEMAV_CVC_ENUMERATION_VALID", "soap:Code/soap:Value")
     no_lang = _replace(FAULT, ' xml:lang="en"', "")
     assert_fires(xsd.validate_body(parse(no_lang)), "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4", "soap:Text/@xml:lang")
     in_envelope = parse(envelope(body=bad_code))
-    assert_fires(
-        xsd.validate_envelope(in_envelope), "XSD.SCHEMAV_CVC_ENUMERATION_VALID", "/soap:Envelope/soap:Body"
-    )
+    assert_fires(xsd.validate_envelope(in_envelope), "XSD.SCHEMAV_CVC_ENUMERATION_VALID", "/soap:Envelope/soap:Body")
 
 
 def test_body_location_includes_the_envelope() -> None:
@@ -370,12 +362,8 @@ def test_xop_include_without_href_fires() -> None:
 
 
 def test_xop_include_outside_base64_content_fires() -> None:
-    broken = _replace(
-        SUBMIT, "<rim:Value>fr-FR</rim:Value>", '<rim:Value><xop:Include href="cid:a"/></rim:Value>'
-    )
-    assert_fires(
-        xsd.validate_body(parse(broken)), "XSD.SCHEMAV_CVC_TYPE_3_1_2", "rim:Slot[2]/rim:ValueList/rim:Value"
-    )
+    broken = _replace(SUBMIT, "<rim:Value>fr-FR</rim:Value>", '<rim:Value><xop:Include href="cid:a"/></rim:Value>')
+    assert_fires(xsd.validate_body(parse(broken)), "XSD.SCHEMAV_CVC_TYPE_3_1_2", "rim:Slot[2]/rim:ValueList/rim:Value")
 
 
 def test_xop_errors_map_back_to_original_positions() -> None:
@@ -512,9 +500,7 @@ def test_xsd_dir_official_ihe(corpus: Path) -> None:
     for text in VALID_BODIES.values():
         assert_silent(xsd.validate_body(parse(text), directory))
     broken, location = BROKEN_BODIES["XSD.SCHEMAV_CVC_COMPLEX_TYPE_4"]
-    hit = assert_fires(
-        xsd.validate_body(parse(broken), directory), "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4", location
-    )
+    hit = assert_fires(xsd.validate_body(parse(broken), directory), "XSD.SCHEMAV_CVC_COMPLEX_TYPE_4", location)
     assert "ihe-xdsref/rim.xsd" in hit.reference
 
 
@@ -548,8 +534,7 @@ def test_xsd_dir_dmp_annex(corpus: Path) -> None:
 def test_xsd_dir_resolves_http_imports_locally(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b.xsd").write_text(
-        f'<xs:schema xmlns:xs="{xsd.XS}" targetNamespace="urn:b">'
-        '<xs:element name="B" type="xs:int"/></xs:schema>'
+        f'<xs:schema xmlns:xs="{xsd.XS}" targetNamespace="urn:b"><xs:element name="B" type="xs:int"/></xs:schema>'
     )
     (tmp_path / "a.xsd").write_text(
         f'<xs:schema xmlns:xs="{xsd.XS}" xmlns:b="urn:b" targetNamespace="{RIM}"'

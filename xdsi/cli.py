@@ -49,11 +49,14 @@ def _text_report(results: list) -> str:
 
 
 def _json_report(results: list) -> str:
-    return json.dumps(
-        {"tool": "xdsi", "version": __version__, "results": [r.as_dict() for r in results]},
-        ensure_ascii=False,
-        indent=1,
-    ) + "\n"
+    return (
+        json.dumps(
+            {"tool": "xdsi", "version": __version__, "results": [r.as_dict() for r in results]},
+            ensure_ascii=False,
+            indent=1,
+        )
+        + "\n"
+    )
 
 
 def _junit_report(results: list) -> str:

@@ -364,9 +364,7 @@ def read_fhir(file: Path, corpus_root: Path, rows: dict[str, SourceRow]) -> dict
             notes=[
                 *notes,
                 "System URIs mapped to OIDs: "
-                + ", ".join(
-                    f"{inc['system']} -> {_system_oid(inc['system'])}" for inc in res["compose"]["include"]
-                ),
+                + ", ".join(f"{inc['system']} -> {_system_oid(inc['system'])}" for inc in res["compose"]["include"]),
             ],
             concepts=concepts,
         )
@@ -579,9 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", type=Path, required=True, help="shared/corpus/valuesets")
     parser.add_argument("--out", type=Path, required=True, help="output folder (valuesets/)")
     parser.add_argument("--sources", type=Path, help="SOURCES-content.md (default: next to the corpus)")
-    parser.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if --out is not up to date"
-    )
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if --out is not up to date")
     args = parser.parse_args(argv)
     files = import_all(args.corpus, args.sources)
     if args.check:

@@ -151,7 +151,11 @@ def submission_set(el: etree._Element) -> SubmissionSet:
     ctc = _classifications(el, v.SS_CONTENT_TYPE_CODE)
     counts["content_type_code"] = len(ctc)
     ss.content_type_code = _code(ctc[0]) if ctc else None
-    for attr, scheme in (("unique_id", v.SS_UNIQUE_ID), ("source_id", v.SS_SOURCE_ID), ("patient_id", v.SS_PATIENT_ID)):
+    for attr, scheme in (
+        ("unique_id", v.SS_UNIQUE_ID),
+        ("source_id", v.SS_SOURCE_ID),
+        ("patient_id", v.SS_PATIENT_ID),
+    ):
         values = _external_ids(el, scheme)
         counts[attr] = len(values)
         setattr(ss, attr, values[0] if values else None)

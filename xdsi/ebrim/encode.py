@@ -194,7 +194,12 @@ def folder(parent: etree._Element, fd: Folder) -> etree._Element:
 
 def association(parent: etree._Element, a: Association) -> etree._Element:
     el = etree.SubElement(
-        parent, rim("Association"), associationType=a.type, sourceObject=a.source, targetObject=a.target, id=a.id
+        parent,
+        rim("Association"),
+        associationType=a.type,
+        sourceObject=a.source,
+        targetObject=a.target,
+        id=a.id,
     )
     el.set("objectType", v.OBJECT_TYPE_ASSOCIATION)
     if a.status:
@@ -213,8 +218,10 @@ def association(parent: etree._Element, a: Association) -> etree._Element:
 
 
 def registry_object_list(objects: RegistryObjects, parent: etree._Element | None = None) -> etree._Element:
-    rol = etree.Element(rim("RegistryObjectList")) if parent is None else etree.SubElement(
-        parent, rim("RegistryObjectList")
+    rol = (
+        etree.Element(rim("RegistryObjectList"))
+        if parent is None
+        else etree.SubElement(parent, rim("RegistryObjectList"))
     )
     for ss in objects.submission_sets:
         submission_set(rol, ss)

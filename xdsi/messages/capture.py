@@ -126,16 +126,12 @@ def _dechunk(body: bytes, limit: int) -> bytes:
         try:
             size = int(size_line, 16)
         except ValueError:
-            raise InputError(
-                f"invalid chunked transfer coding: chunk size {size_line[:20]!r} is not hex"
-            ) from None
+            raise InputError(f"invalid chunked transfer coding: chunk size {size_line[:20]!r} is not hex") from None
         pos = eol + 1
         if size == 0:
             return bytes(out)  # trailers, if any, are ignored
         if pos + size > len(body):
-            raise InputError(
-                f"truncated HTTP body: a chunk announces {size} bytes, only {len(body) - pos} remain"
-            )
+            raise InputError(f"truncated HTTP body: a chunk announces {size} bytes, only {len(body) - pos} remain")
         out += body[pos : pos + size]
         if len(out) > limit:
             raise InputError(f"message is too large: more than {limit} bytes after de-chunking")
@@ -149,9 +145,7 @@ def _dechunk(body: bytes, limit: int) -> bytes:
 
 
 def _decompress(body: bytes, coding: str, limit: int) -> bytes:
-    wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(
-        coding
-    )
+    wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}.get(coding)
     if wbits is None:
         raise InputError(f"Content-Encoding '{coding}' is not supported")
     d = zlib.decompressobj(wbits)
@@ -221,8 +215,7 @@ def read_message(
             else:
                 if len(body) < length:
                     raise InputError(
-                        f"truncated HTTP body: Content-Length says {length} bytes, "
-                        f"the capture holds {len(body)}"
+                        f"truncated HTTP body: Content-Length says {length} bytes, the capture holds {len(body)}"
                     )
                 if len(body) > length:
                     notes.append(f"{len(body) - length} bytes after Content-Length ignored")
@@ -234,9 +227,7 @@ def read_message(
         header_ct = headers.get("content-type")
         if header_ct:
             if content_type and content_type != header_ct:
-                notes.append(
-                    "the Content-Type argument differs from the capture's header; the header is used"
-                )
+                notes.append("the Content-Type argument differs from the capture's header; the header is used")
             content_type = header_ct
         elif content_type is None:
             notes.append("the HTTP capture has no Content-Type header")

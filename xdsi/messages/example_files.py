@@ -37,7 +37,10 @@ def _stable(msg: WireMessage, name: str) -> WireMessage:
 
 
 def http_request(msg: WireMessage, path: str) -> bytes:
-    head = f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: {msg.content_type}\r\nContent-Length: {len(msg.body)}\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {HOST}\r\n"
+        f"Content-Type: {msg.content_type}\r\nContent-Length: {len(msg.body)}\r\n\r\n"
+    )
     return head.encode("ascii") + msg.body
 
 
@@ -81,7 +84,10 @@ def build_all() -> dict[str, bytes]:
     out["flux5-iti18-request.xml"] = to_wire(iti18.encode_request(q), iti18.ACTION, message_id=_mid("flux5")).body
     result = ebquery.AdhocQueryResult(objects=ex.flux6(exam))
     out["flux6-iti18-response.xml"] = to_wire(
-        iti18.encode_response(result), iti18.RESPONSE_ACTION, message_id=_mid("flux6"), relates_to=_mid("flux5")
+        iti18.encode_response(result),
+        iti18.RESPONSE_ACTION,
+        message_id=_mid("flux6"),
+        relates_to=_mid("flux5"),
     ).body
 
     out["flux7-iti43-request.xml"] = to_wire(

@@ -15,7 +15,15 @@ from xdsi.messages import dicommeta
 from xdsi.model import identifiers as ids
 from xdsi.model import metadata as md
 from xdsi.model.identifiers import CX, XCN, XON, ReferenceId
-from xdsi.model.metadata import Association, Author, Code, Document, DocumentEntry, RegistryObjects, SubmissionSet
+from xdsi.model.metadata import (
+    Association,
+    Author,
+    Code,
+    Document,
+    DocumentEntry,
+    RegistryObjects,
+    SubmissionSet,
+)
 from xdsi.model.responses import RegistryResponse
 from xdsi.model.retrieve import (
     DocumentRequest,
@@ -128,7 +136,11 @@ def kos_entry(exam: Exam, entry_id: str = "DocumentEntry-KOS") -> DocumentEntry:
     de.title = "Référence d'objets d'un examen d'imagerie"
     de.class_code = Code("31", md.CLASS_CODE_SYSTEM, "Imagerie médicale")
     de.type_code = Code("IMG-KOS", md.TYPE_DOC_COMPLEMENTAIRE, "Reference d'objets d'un examen d'imagerie")
-    de.format_code = Code(md.KOS_SOP_CLASS, md.DICOM_UID_REGISTRY, "Document de Référence d'objets d'un examen d'imagerie selon profil IHE RAD XDS-I")
+    de.format_code = Code(
+        md.KOS_SOP_CLASS,
+        md.DICOM_UID_REGISTRY,
+        "Document de Référence d'objets d'un examen d'imagerie selon profil IHE RAD XDS-I",
+    )
     return _common(exam, de)
 
 
@@ -138,7 +150,9 @@ def report_entry(exam: Exam, entry_id: str = "DocumentEntry-CR") -> DocumentEntr
     de.class_code = Code("10", md.CLASS_CODE_SYSTEM, "Compte rendu")
     de.type_code = Code("18748-4", md.LOINC, "CR d'imagerie médicale")
     de.format_code = Code(
-        "urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013", "1.3.6.1.4.1.19376.1.2.3", "Compte-rendu d'imagerie médicale"
+        "urn:ihe:rad:CDA:ImagingReportStructuredHeadings:2013",
+        "1.3.6.1.4.1.19376.1.2.3",
+        "Compte-rendu d'imagerie médicale",
     )
     return _common(exam, de)
 
@@ -168,8 +182,17 @@ def submission_set(exam: Exam, ss_id: str = "SubmissionSet01") -> SubmissionSet:
     )
 
 
-def has_member(ss_id: str, target: str, n: int, **slots: str) -> Association:
-    return Association(id=f"Association{n:02d}", type=md.HAS_MEMBER, source=ss_id, target=target, **slots)
+def has_member(
+    ss_id: str, target: str, n: int, submission_set_status: str | None = None, previous_version: str | None = None
+) -> Association:
+    return Association(
+        id=f"Association{n:02d}",
+        type=md.HAS_MEMBER,
+        source=ss_id,
+        target=target,
+        submission_set_status=submission_set_status,
+        previous_version=previous_version,
+    )
 
 
 def flux1(exam: Exam | None = None) -> tuple[RegistryObjects, list[Document]]:

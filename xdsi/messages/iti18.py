@@ -1,6 +1,13 @@
 """ITI-18 Registry Stored Query (Flux 5 request, Flux 6 response)."""
 
-from xdsi.ebrim.query import AdhocQuery, AdhocQueryResult, decode_request, decode_response, encode_request, encode_response
+from xdsi.ebrim.query import (
+    AdhocQuery,
+    AdhocQueryResult,
+    decode_request,
+    decode_response,
+    encode_request,
+    encode_response,
+)
 
 ACTION = "urn:ihe:iti:2007:RegistryStoredQuery"
 RESPONSE_ACTION = "urn:ihe:iti:2007:RegistryStoredQueryResponse"

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from lxml import etree
 from requests_toolbelt.multipart.decoder import ImproperBodyPartContentException, MultipartDecoder
 
-from xdsi.messages.soap import xpath_of
 from xdsi.messages.xmlsafe import InputError
+from xdsi.xmlpaths import xpath_of
 
 XOP_NS = "http://www.w3.org/2004/08/xop/include"
 XOP_INCLUDE = f"{{{XOP_NS}}}Include"
@@ -116,9 +116,7 @@ def _sniff_boundary(body: bytes) -> str:
     stripped = body.lstrip(b"\r\n")
     first = stripped.split(b"\n", 1)[0].rstrip(b"\r \t")
     if not first.startswith(b"--") or len(first) < 3:
-        raise InputError(
-            f"not a MIME multipart body: the first line does not start with '--boundary' ({first[:40]!r})"
-        )
+        raise InputError(f"not a MIME multipart body: the first line does not start with '--boundary' ({first[:40]!r})")
     boundary = first[2:]
     if len(boundary) > 200:
         raise InputError("not a MIME multipart body: the first line is too long to be a boundary")
@@ -150,9 +148,7 @@ def _frame_lf(content: bytes, dash: bytes) -> tuple[bytes, int]:
             end = rest.find(b"\n\n")
             end_crlf = rest.find(b"\r\n\r\n")
             if end < 0 and end_crlf < 0:
-                raise InputError(
-                    f"MIME part {len(out) + 1} has no blank line between its headers and its content"
-                )
+                raise InputError(f"MIME part {len(out) + 1} has no blank line between its headers and its content")
             if end_crlf >= 0 and (end < 0 or end_crlf < end):
                 headers, data = rest[:end_crlf], rest[end_crlf + 4 :]
             else:
@@ -161,8 +157,7 @@ def _frame_lf(content: bytes, dash: bytes) -> tuple[bytes, int]:
         out.append(dash + b"\r\n" + headers + b"\r\n\r\n" + data)
     if not closed:
         raise InputError(
-            f"truncated multipart body: no closing boundary '{dash.decode('latin-1')}--' "
-            f"({len(out)} part(s) started)"
+            f"truncated multipart body: no closing boundary '{dash.decode('latin-1')}--' ({len(out)} part(s) started)"
         )
     return b"\r\n".join(out) + b"\r\n" + dash + b"--\r\n", len(out)
 
@@ -427,8 +422,7 @@ def encode(
         ]
     chunks += [b"\r\n", dash, b"--\r\n"]
     content_type = (
-        f'multipart/related; boundary="{boundary}"; type="{XOP_MEDIA_TYPE}"; start="<{root_cid}>"; '
-        f'start-info="{inner}"'
+        f'multipart/related; boundary="{boundary}"; type="{XOP_MEDIA_TYPE}"; start="<{root_cid}>"; start-info="{inner}"'
     )
     if soap_version == "1.2":
         content_type += f'; action="{action}"'

@@ -14,8 +14,6 @@ from typing import Literal
 
 from lxml import etree
 
-from xdsi.xmlpaths import xpath_of  # re-exported: the readable XPaths of findings
-
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 WSA = "http://www.w3.org/2005/08/addressing"
@@ -344,9 +342,7 @@ def parse_envelope(root: etree._Element) -> SoapEnvelope:
         env.to = _text(h.find(_q(WSA, "To")))
         env.reply_to = _text(h.find(f"{_q(WSA, 'ReplyTo')}/{_q(WSA, 'Address')}"))
         env.wsa_2004_headers = [
-            etree.QName(c).localname
-            for c in h
-            if isinstance(c.tag, str) and etree.QName(c).namespace == WSA_2004
+            etree.QName(c).localname for c in h if isinstance(c.tag, str) and etree.QName(c).namespace == WSA_2004
         ]
     if env.body is not None and env.body.tag == _q(ns, "Fault"):
         env.fault = _parse_fault(env.body, ns)

@@ -72,9 +72,7 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 _XML_DECL_ENCODING = re.compile(r"""^<\?xml\s[^>]*?\bencoding\s*=\s*["']([A-Za-z][A-Za-z0-9._:-]*)["']""")
-_HTTP_START = re.compile(
-    rb"^(?:(?:POST|PUT|GET|HEAD|DELETE|PATCH|OPTIONS) \S+ HTTP/\d|HTTP/\d(?:\.\d)? \d{3})"
-)
+_HTTP_START = re.compile(rb"^(?:(?:POST|PUT|GET|HEAD|DELETE|PATCH|OPTIONS) \S+ HTTP/\d|HTTP/\d(?:\.\d)? \d{3})")
 _WS = b" \t\r\n"
 
 
@@ -113,8 +111,7 @@ def _detect_binary(data: bytes) -> str | None:
         first = stripped.split(b"\n", 1)[0].rstrip()
         if 3 <= len(first) <= 200 and b"<" not in first:
             return (
-                "input is a MIME multipart body (MTOM), not bare XML: read it with "
-                "xdsi.messages.capture.read_message"
+                "input is a MIME multipart body (MTOM), not bare XML: read it with xdsi.messages.capture.read_message"
             )
     return None
 
@@ -259,9 +256,7 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
             raise InputError(reason)
         first = body.lstrip(_WS)[:1]
         if first != b"<":
-            raise InputError(
-                f"not XML: the first non-blank byte is {first!r} (input starts with {_preview(body)})"
-            )
+            raise InputError(f"not XML: the first non-blank byte is {first!r} (input starts with {_preview(body)})")
         if b"\x00" in body[:4096]:
             raise InputError("not XML: the input contains NUL bytes (binary data)")
         head_text = body[:400].decode("latin-1")
@@ -279,8 +274,7 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
     declared = m.group(1) if m else None
     if head_text[:1] in " \t\r\n" and head_text.lstrip().startswith("<?xml"):
         raise InputError(
-            "not well-formed XML: whitespace before the XML declaration '<?xml' "
-            "(it must be the very first bytes)"
+            "not well-formed XML: whitespace before the XML declaration '<?xml' (it must be the very first bytes)"
         )
 
     declared_codec = _codec_name(declared) if declared else None
@@ -292,9 +286,7 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
         actual_codec = _codec_name(actual)
         if declared_codec and _family(declared_codec) != _family(actual_codec):
             origin = "byte-order mark" if bom else "byte pattern"
-            raise InputError(
-                f"encoding mismatch: the {origin} says {actual} but the XML declaration says '{declared}'"
-            )
+            raise InputError(f"encoding mismatch: the {origin} says {actual} but the XML declaration says '{declared}'")
         codec = actual
         label = f"the {'byte-order mark' if bom else 'byte pattern'} says {actual}"
     else:
@@ -304,9 +296,7 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
                 "(no byte-order mark, '<?xml' is written one byte per character)"
             )
         codec = declared or "UTF-8"
-        label = (
-            f"the XML declaration says '{declared}'" if declared else "no encoding declared (UTF-8 assumed)"
-        )
+        label = f"the XML declaration says '{declared}'" if declared else "no encoding declared (UTF-8 assumed)"
 
     text = _decode(data, _codec_name(codec) or "utf-8", label, bom_len)
 
@@ -314,8 +304,7 @@ def parse_xml_info(data: bytes, max_bytes: int = MAX_XML_BYTES) -> ParsedXml:
         try:
             body.decode("utf-8")
             notes.append(
-                f"declared encoding '{declared}' but the non-ASCII bytes are valid UTF-8: "
-                "text may be mis-decoded"
+                f"declared encoding '{declared}' but the non-ASCII bytes are valid UTF-8: text may be mis-decoded"
             )
         except UnicodeDecodeError:
             pass

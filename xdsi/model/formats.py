@@ -49,9 +49,7 @@ _ESCAPES = {"F": "|", "S": "^", "T": "&", "R": "~", "E": "\\"}
 _ESCAPE_RE = re.compile(r"\\([FSTRE])\\")
 _DIGITS = re.compile(r"[0-9]+")
 _OID_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+")
-_UUID_URN_RE = re.compile(
-    r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
-)
+_UUID_URN_RE = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 _HASH_RE = re.compile(r"[0-9a-fA-F]{40}")
 _HASH_CHARS = re.compile(r"[0-9a-fA-F]+")
 #: RFC 5646 language tag, simplified: primary subtag (2-3 letters, or 4-8 for registered/private tags),
@@ -374,7 +372,5 @@ def check_xon(value: str, profile: str = "cisis") -> str | None:
     extra = _non_empty_after(comps, allowed)
     if extra:
         shown = ", ".join(f"XON.{n}={_component(comps, n)!r}" for n in extra)
-        return (
-            f"only XON.1, XON.6{'' if profile == 'ihe' else ', XON.7'} and XON.10 are allowed; found {shown}"
-        )
+        return f"only XON.1, XON.6{'' if profile == 'ihe' else ', XON.7'} and XON.10 are allowed; found {shown}"
     return None

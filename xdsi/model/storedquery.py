@@ -269,9 +269,7 @@ _DEFS = (
         (_p(f"{_DE}EntryUUID", "uuid", "entry", "M"), _p(f"{_DE}UniqueId", "string", "entry", "M"), *_COMMON),
         f"{_REF}.8",
     ),
-    QueryDef(
-        GET_SUBMISSION_SETS, "GetSubmissionSets", (_p("$uuid", "uuid", "R", "M"), *_COMMON), f"{_REF}.9"
-    ),
+    QueryDef(GET_SUBMISSION_SETS, "GetSubmissionSets", (_p("$uuid", "uuid", "R", "M"), *_COMMON), f"{_REF}.9"),
     QueryDef(
         GET_SUBMISSION_SET_AND_CONTENTS,
         "GetSubmissionSetAndContents",
@@ -449,13 +447,9 @@ def _check_quoting(parsed: ParsedValue, kind: str | None, index: int) -> None:
         return
     for item, q in zip(parsed.items, parsed.quoted, strict=True):
         if kind in NUMERIC_KINDS and q:
-            raise SlotValueError(
-                f"{item!r} is quoted; a {kind} value is an unquoted number", "quoted-number", index
-            )
+            raise SlotValueError(f"{item!r} is quoted; a {kind} value is an unquoted number", "quoted-number", index)
         if kind not in NUMERIC_KINDS and not q:
-            raise SlotValueError(
-                f"{item!r} is not quoted; string values are written '…'", "not-string", index
-            )
+            raise SlotValueError(f"{item!r} is not quoted; string values are written '…'", "not-string", index)
 
 
 def parse_slot_values(values: list[str], kind: str | None = "string") -> list[str]:

@@ -153,7 +153,9 @@ def _applies(row: Row, obj: Any, subjects: Subjects) -> bool:
     members_f = {fd.entry_uuid for fd in subjects.objects.folders}
     match row.when:
         case "submission_set_member":
-            return obj.type == HAS_MEMBER and obj.source in ss_ids and (obj.target in members or obj.target in members_f)
+            return (
+                obj.type == HAS_MEMBER and obj.source in ss_ids and (obj.target in members or obj.target in members_f)
+            )
         case "status_update":
             return obj.type == UPDATE_AVAILABILITY_STATUS
         case "new_version_member":

@@ -15,10 +15,11 @@ from lxml import etree
 from xdsi.messages import dicommeta, iti41, iti57, soap
 from xdsi.messages.capture import RawMessage, read_message
 from xdsi.messages.xmlsafe import InputError
+from xdsi.model.metadata import SUBMIT_ASSOCIATION, UPDATE_AVAILABILITY_STATUS
 from xdsi.validation import cardinality, codes, schematron, storedquery, technical, tolerances, transport, xsd
+from xdsi.validation.findings import KINDS, Finding
 from xdsi.validation.subjects import extract
 from xdsi.xmlpaths import xpath_of
-from xdsi.validation.findings import KINDS, Finding
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -69,9 +70,26 @@ def detect_kind(body: etree._Element, action: str | None, attachments: dict[str,
     if (q.namespace, q.localname) == (soap.RS, "RegistryResponse"):
         return "flux4" if action in _ITI57_RESPONSE_ACTIONS else "flux2"
     kind = _BODY_KINDS.get((q.namespace or "", q.localname))
+    if kind == "flux3" and action not in (iti57.ACTION,) and (action is not None or not _is_update(body)):
+        return "flux1"
     if kind == "flux8" and _returns_images(body, attachments or {}):
         return "flux10"
     return kind
+
+
+def _is_update(sor: etree._Element) -> bool:
+    """Whether a bare SubmitObjectsRequest is an ITI-57 update (status change, new version) rather than the
+    metadata of a submission (the ITI-42 form of Flux 1)."""
+    r = f"{{{soap.RIM}}}"
+    for el in sor.iter(f"{r}Association"):
+        if el.get("associationType") in (UPDATE_AVAILABILITY_STATUS, SUBMIT_ASSOCIATION):
+            return True
+        if any(s.get("name") == "PreviousVersion" for s in el.findall(f"{r}Slot")):
+            return True
+    return any(
+        el.get("lid") and el.get("lid") != el.get("id")
+        for el in (*sor.iter(f"{r}ExtrinsicObject"), *sor.iter(f"{r}RegistryPackage"))
+    )
 
 
 def _returns_images(body: etree._Element, attachments: dict[str, bytes]) -> bool:
@@ -99,18 +117,17 @@ def validate_message(
         return Result(path, kind, notes=raw.notes, error="the SOAP Body is empty")
     if raw.envelope is not None and raw.envelope.fault is not None:
         f = raw.envelope.fault
-        return Result(
-            path, kind, notes=raw.notes, error=f"a SOAP Fault ({f.code}: {f.reason}), not a flux message"
-        )
+        return Result(path, kind, notes=raw.notes, error=f"a SOAP Fault ({f.code}: {f.reason}), not a flux message")
     detected = detect_kind(body, raw.soap_action, raw.attachments)
     if kind is None:
         kind = detected
     if kind is None:
+        q = etree.QName(body)
         return Result(
             path,
             None,
             notes=raw.notes,
-            error=f"unknown root element {{{etree.QName(body).namespace}}}{etree.QName(body).localname}: not a Flux 1–10 message",
+            error=f"unknown root element {{{q.namespace}}}{q.localname}: not a Flux 1–10 message",
         )
     if kind not in KINDS or not kind.startswith("flux"):
         return Result(path, kind, notes=raw.notes, error=f"--as {kind}: not a message kind")
@@ -182,9 +199,7 @@ def validate_bytes(
     return validate_message(raw, kind, profile, xsd_dir, path)
 
 
-def validate_path(
-    path: Path, kind: str | None = None, profile: str = "cisis", xsd_dir: Path | None = None
-) -> Result:
+def validate_path(path: Path, kind: str | None = None, profile: str = "cisis", xsd_dir: Path | None = None) -> Result:
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -1,10 +1,11 @@
 """ISO Schematron technical rules (XPath 1, ``queryBinding="xslt"``), run by :mod:`lxml.isoschematron`.
 
-The rules live only in ``schemas/schematron/*.sch``: each ``sch:assert``/``sch:report`` carries its ``id`` (the
-rule id), ``role`` (the severity), ``see`` (the specification reference) and, optionally, ``xdsi:profiles`` (the
-profiles it applies in). At import time this module reads the files and registers every assert in the rule
-catalogue (:func:`xdsi.validation.findings.register`, layer ``"schematron"``); the catalogue text is the static
-part of the assert message, before its first ``sch:value-of``.
+The rules live only in ``schemas/schematron/*.sch``: each ``sch:assert``/``sch:report`` carries its ``id``
+(the rule id), ``role`` (the severity), ``see`` (the specification reference) and, optionally,
+``xdsi:profiles`` (the profiles it applies in). At import time this module reads the files and registers
+every assert in the rule catalogue (:func:`xdsi.validation.findings.register`, layer ``"schematron"``); the
+catalogue text is the expected behaviour, i.e. the message up to ``: found`` (every message reads
+``<what is expected>: found <what was found>``, the found part built with ``sch:value-of``).
 
 One top-level schematron per message shape; shared pattern libraries are pulled in with ISO ``sch:extends``
 (expanded by lxml's ISO include step)::
@@ -27,11 +28,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import cast
 
-from lxml import etree, isoschematron
+import lxml.isoschematron as isoschematron
+from lxml import etree
 
 from xdsi import ROOT
-from xdsi.validation.findings import FLUX_KINDS, KINDS, PROFILES, SEVERITIES, Finding, finding, register
+from xdsi.validation.findings import (
+    FLUX_KINDS,
+    KINDS,
+    PROFILES,
+    SEVERITIES,
+    Finding,
+    Severity,
+    finding,
+    register,
+)
 
 SCHEMATRON_DIR = ROOT / "schemas" / "schematron"
 
@@ -85,7 +97,7 @@ class SchematronRule:
     """One assert/report as written in a .sch file."""
 
     id: str
-    severity: str
+    severity: Severity
     reference: str
     text: str
     profiles: tuple[str, ...]
@@ -98,7 +110,7 @@ def _parse(path: Path) -> etree._ElementTree:
 
 
 def schematron_parts(path: Path) -> list[Path]:
-    """``path`` and, depth first, every file it pulls in through ``sch:extends``/``sch:include`` (no repeats)."""
+    """``path`` and, depth first, every file it pulls in by ``sch:extends``/``sch:include`` (no repeats)."""
     seen: list[Path] = []
 
     def walk(p: Path) -> None:
@@ -116,8 +128,9 @@ def schematron_parts(path: Path) -> list[Path]:
 
 
 def _static_text(el: etree._Element) -> str:
-    """The message part before the first dynamic child: the rule's catalogue text."""
-    return " ".join((el.text or "").split()).rstrip(" :;,(-")
+    """The rule's catalogue text: the message up to ": found" (messages read "<expected>: found <what>")."""
+    head = " ".join((el.text or "").split())
+    return head.split(": found", 1)[0].rstrip(" :;,(-") if ": found" in head else ""
 
 
 def read_rules(path: Path) -> list[SchematronRule]:
@@ -134,12 +147,14 @@ def read_rules(path: Path) -> list[SchematronRule]:
             raise SchematronError(f"{where}: {rule_id}: @see (the specification reference) is missing")
         text = _static_text(el)
         if not text:
-            raise SchematronError(f"{where}: {rule_id}: the message must start with the expected behaviour")
+            raise SchematronError(f"{where}: {rule_id}: the message must read '<expected>: found <what>'")
         profiles = tuple((el.get(f"{{{XDSI_NS}}}profiles") or " ".join(PROFILES)).split())
         if set(profiles) - set(PROFILES):
             raise SchematronError(f"{where}: {rule_id}: unknown profiles {sorted(set(profiles) - set(PROFILES))}")
         rules.append(
-            SchematronRule(rule_id, role, " ".join(see.split()), text, profiles, path, el.get("test", ""))
+            SchematronRule(
+                rule_id, cast(Severity, role), " ".join(see.split()), text, profiles, path, el.get("test", "")
+            )
         )
     return rules
 
@@ -161,8 +176,8 @@ def _load_catalogue() -> dict[str, SchematronRule]:
             rules[rule.id] = rule
             kinds_of_rule.setdefault(rule.id, set()).update(kinds)
     for rule_id, rule in rules.items():
-        kinds = sorted(kinds_of_rule[rule_id], key=FLUX_KINDS.index)
-        register(rule_id, rule.severity, kinds, rule.reference, rule.text, "schematron", profiles=rule.profiles)  # type: ignore[arg-type]
+        ordered = sorted(kinds_of_rule[rule_id], key=FLUX_KINDS.index)
+        register(rule_id, rule.severity, ordered, rule.reference, rule.text, "schematron", profiles=rule.profiles)
     return rules
 
 
@@ -191,7 +206,13 @@ def compiled(path: Path) -> _Compiled:
         log = isoschematron.schematron_schema_valid.error_log
         raise SchematronError(f"{path.name}: not a valid ISO schematron after expansion: {log}")
     schematron = isoschematron.Schematron(
-        expanded, include=False, expand=False, validate_schema=False, store_report=True
+        expanded,
+        include=False,
+        expand=False,
+        validate_schema=False,
+        store_report=True,
+        # The skeleton's select-contexts='key' mode halves the run time but drops every rule after the first
+        # of a multi-rule pattern (measured): keep the default full traversal per pattern.
     )
     return _Compiled(schematron, threading.Lock())
 
@@ -204,7 +225,7 @@ def warm(kinds: Iterable[str] = FLUX_KINDS) -> None:
 
 
 def readable_location(svrl_location: str) -> str:
-    """``/*[local-name()='X' and namespace-uri()='ns'][2]`` -> ``/rim:X[2]`` (prefixes of :data:`PREFIXES`)."""
+    """``/*[local-name()='X' and namespace-uri()='ns'][2]`` -> ``/rim:X[2]`` (prefixes: :data:`PREFIXES`)."""
 
     def step(m: re.Match[str]) -> str:
         prefix = PREFIXES.get(m.group(2))
@@ -213,9 +234,7 @@ def readable_location(svrl_location: str) -> str:
     return _STEP.sub(step, svrl_location) or "/"
 
 
-def validate(
-    body_root: etree._Element | etree._ElementTree, kind: str, profile: str = "cisis"
-) -> list[Finding]:
+def validate(body_root: etree._Element | etree._ElementTree, kind: str, profile: str = "cisis") -> list[Finding]:
     """Run the schematron(s) of ``kind`` on a message body; one finding per failed assert / successful report.
 
     ``body_root`` is the SOAP Body's child element (any element: it is treated as the root of its own

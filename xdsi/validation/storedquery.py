@@ -297,9 +297,7 @@ class _QueryChecker:
 
     # -- parameters ------------------------------------------------------------------------------
 
-    def presence(
-        self, definition: sq.QueryDef, adhoc: etree._Element, by_name: dict[str, list[_Slot]]
-    ) -> None:
+    def presence(self, definition: sq.QueryDef, adhoc: etree._Element, by_name: dict[str, list[_Slot]]) -> None:
         for p in definition.required:
             if p.name not in by_name:
                 self.add(R_PARAM_MISSING, adhoc, f"{definition.name} requires {p.name}")

@@ -38,11 +38,7 @@ def extract(body: etree._Element, kind: str, attachments: dict[str, bytes] | Non
             recs = [
                 Record(
                     xpath_of(el),
-                    {
-                        "document_unique_id": int(
-                            bool((el.findtext(f"{{{soap.XDSB}}}DocumentUniqueId") or "").strip())
-                        )
-                    },
+                    {"document_unique_id": int(bool((el.findtext(f"{{{soap.XDSB}}}DocumentUniqueId") or "").strip()))},
                 )
                 for el in body.iter(f"{{{soap.XDSB}}}DocumentRequest")
             ]

@@ -123,8 +123,7 @@ R_UNIQUE_ID_DMP = _rule(
 R_OID_ID = _rule(
     "MD.UNIQUEID.OID",
     "error",
-    "IHE ITI TF-3 4.2.3.3.12 SubmissionSet.uniqueId, 4.2.3.3.9 SubmissionSet.sourceId, "
-    "4.2.3.4.9 Folder.uniqueId (OID)",
+    "IHE ITI TF-3 4.2.3.3.12 SubmissionSet.uniqueId, 4.2.3.3.9 SubmissionSet.sourceId, 4.2.3.4.9 Folder.uniqueId (OID)",
     "SubmissionSet.uniqueId, SubmissionSet.sourceId and Folder.uniqueId are OIDs.",
 )
 R_XCN = _rule(
@@ -199,19 +198,6 @@ R_STUDY_UID_FORMAT = _rule(
     "DICOM PS3.5 §9.1 (UID: digits and dots, ≤ 64 characters); IHE RAD MADO, CI-SIS studyInstanceUID",
     "A studyInstanceUID reference id is a DICOM UID (OID form, at most 64 characters).",
 )
-R_STUDY_UID_COUNT = _rule(
-    "MD.REFID.STUDYUID.COUNT",
-    "error",
-    "PEI §5.1.2 Tableau 12 listeIdentifiantsReference.identifiantDObjetExamen (StudyInstanceUID) [1..1]",
-    "A DocumentEntry's referenceIdList has at most one studyInstanceUID value.",
-)
-R_STUDY_UID_MISSING = _rule(
-    "MD.REFID.STUDYUID.MISSING",
-    "error",
-    "PEI §5.1.2 Tableau 12 listeIdentifiantsReference.identifiantDObjetExamen (StudyInstanceUID) [1..1]",
-    "The referenceIdList of a KOS DocumentEntry (application/dicom) carries exactly one studyInstanceUID.",
-    profiles=("cisis", "dmp"),
-)
 R_ENTRY_UUID = _rule(
     "MD.ENTRYUUID",
     "error",
@@ -244,8 +230,6 @@ RULES = (
     R_REFID_TYPE,
     R_REFID_ACCESSION_AA,
     R_STUDY_UID_FORMAT,
-    R_STUDY_UID_COUNT,
-    R_STUDY_UID_MISSING,
     R_ENTRY_UUID,
     R_ASSOCIATION_ID,
 )
@@ -343,18 +327,14 @@ class _Checker:
 
     # -- values ----------------------------------------------------------------------------------
 
-    def values(
-        self, slot: etree._Element, rule_id: str, check: Callable[[str], str | None], label: str
-    ) -> None:
+    def values(self, slot: etree._Element, rule_id: str, check: Callable[[str], str | None], label: str) -> None:
         for value in _slot_values(slot):
             text = _text(value)
             problem = check(text)
             if problem:
                 self.add(rule_id, value, f"{label} {text!r}: {problem}")
 
-    def check_id(
-        self, el: etree._Element, attribute: str, what: str, symbolic_ok: bool | None = None
-    ) -> None:
+    def check_id(self, el: etree._Element, attribute: str, what: str, symbolic_ok: bool | None = None) -> None:
         value = el.get(attribute)
         if value is None:
             return
@@ -431,7 +411,6 @@ class _Checker:
     def reference_ids(self, de: etree._Element, slots: list[etree._Element]) -> None:
         allowed = J231_TYPES if self.profile == "dmp" else J197_TYPES
         jdv = "JDV_J231 (DMP)" if self.profile == "dmp" else "JDV_J197"
-        studies: list[etree._Element] = []
         for slot in slots:
             for value in _slot_values(slot):
                 text = _text(value)
@@ -448,22 +427,9 @@ class _Checker:
                         f"accession number {ident!r} has no assigning authority (CXi.4 &OID&ISO)",
                     )
                 if id_type == STUDY_INSTANCE_UID:
-                    studies.append(value)
                     uid_problem = fmt.check_oid(ident)
                     if uid_problem:
                         self.add(R_STUDY_UID_FORMAT, value, f"studyInstanceUID {ident!r}: {uid_problem}")
-        if len(studies) > 1:
-            self.add(
-                R_STUDY_UID_COUNT,
-                studies[1],
-                f"{len(studies)} studyInstanceUID reference ids; a DocumentEntry references one study",
-            )
-        if not studies and de.get("mimeType") == DICOM_MIME:
-            self.add(
-                R_STUDY_UID_MISSING,
-                slots[0],
-                "the referenceIdList of this KOS DocumentEntry has no urn:ihe:iti:xds:2016:studyInstanceUID",
-            )
 
     def package(self, rp: etree._Element) -> None:
         self.common(rp, "RegistryPackage")

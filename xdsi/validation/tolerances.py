@@ -47,7 +47,10 @@ def apply(findings: list[Finding], profile: str) -> list[Finding]:
             (
                 t
                 for t in TOLERANCES
-                if t.profile == profile and t.rule == f.rule and t.location.search(f.location) and t.message.search(f.message)
+                if t.profile == profile
+                and t.rule == f.rule
+                and t.location.search(f.location)
+                and t.message.search(f.message)
             ),
             None,
         )

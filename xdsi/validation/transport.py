@@ -21,9 +21,9 @@ from xdsi.messages.soap import (
     must_understand,
     transaction_for_action,
     transactions_for_response,
-    xpath_of,
 )
 from xdsi.validation.findings import FLUX_KINDS, Finding, finding, register
+from xdsi.xmlpaths import xpath_of
 
 LAYER = "transport"
 
@@ -170,8 +170,7 @@ def _check_mustunderstand(el: etree._Element, soap_ns: str, path: str, profile: 
         finding(
             "WSA.ACTION.MUSTUNDERSTAND",
             path,
-            f'{detail}; expected soap:mustUnderstand="{"true" if soap_ns == SOAP12 else "1"}" '
-            f"(namespace {soap_ns})",
+            f'{detail}; expected soap:mustUnderstand="{"true" if soap_ns == SOAP12 else "1"}" (namespace {soap_ns})',
             profile,
         )
     ]
@@ -329,11 +328,7 @@ def check_transport(raw: RawMessage, is_request: bool, profile: str = "cisis") -
             )
         )
     elif env.body is None:
-        out.append(
-            finding(
-                "SOAP.BODY.MISSING", env_path, "the envelope has no Body element or an empty Body", profile
-            )
-        )
+        out.append(finding("SOAP.BODY.MISSING", env_path, "the envelope has no Body element or an empty Body", profile))
 
     header_path = _path(env.header, f"{env_path}/Header")
     action_path = _path(env.action_element, f"{header_path}/wsa:Action")
@@ -369,12 +364,8 @@ def check_transport(raw: RawMessage, is_request: bool, profile: str = "cisis") -
 
     if is_request and not env.message_id:
         old = " (found in the 2004/08 submission namespace)" if "MessageID" in env.wsa_2004_headers else ""
-        out.append(
-            finding("WSA.MESSAGEID.MISSING", header_path, f"the request has no wsa:MessageID{old}", profile)
-        )
+        out.append(finding("WSA.MESSAGEID.MISSING", header_path, f"the request has no wsa:MessageID{old}", profile))
     if not is_request and not env.relates_to:
         old = " (found in the 2004/08 submission namespace)" if "RelatesTo" in env.wsa_2004_headers else ""
-        out.append(
-            finding("WSA.RELATESTO.MISSING", header_path, f"the response has no wsa:RelatesTo{old}", profile)
-        )
+        out.append(finding("WSA.RELATESTO.MISSING", header_path, f"the response has no wsa:RelatesTo{old}", profile))
     return out

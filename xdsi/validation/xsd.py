@@ -279,8 +279,7 @@ def _envelope_schema(xsd_dir: Path | None) -> CompiledSchema:
     """SOAP 1.2 envelope and WS-Addressing compiled together, so header blocks are checked."""
     index = schema_index(xsd_dir)
     imports = "".join(
-        f'<xs:import namespace="{ns}" schemaLocation="{index[ns].resolve().as_uri()}"/>'
-        for ns in (SOAP12, WSA)
+        f'<xs:import namespace="{ns}" schemaLocation="{index[ns].resolve().as_uri()}"/>' for ns in (SOAP12, WSA)
     )
     driver = f'<xs:schema xmlns:xs="{XS}">{imports}</xs:schema>'
     document = etree.ElementTree(etree.fromstring(driver, _safe_parser(index)))
@@ -402,9 +401,7 @@ def _child_indexes(element: etree._Element, root: etree._Element) -> list[int]:
     return indexes[::-1]
 
 
-def _same_position(
-    copy_element: etree._Element, copy_root: etree._Element, original: etree._Element
-) -> etree._Element:
+def _same_position(copy_element: etree._Element, copy_root: etree._Element, original: etree._Element) -> etree._Element:
     """The element of ``original`` at the position ``copy_element`` has in ``copy_root``."""
     target = original
     for index in _child_indexes(copy_element, copy_root):
@@ -451,9 +448,7 @@ def _error_finding(
 ) -> Finding:
     rule_id = _rule_for(error.type_name, is_root)
     message = error.message if rule_id != "XSD.OTHER" else f"[{error.type_name}] {error.message}"
-    location = (
-        readable_path(element) + _attribute_suffix(error.message) if element is not None else error.path
-    )
+    location = readable_path(element) + _attribute_suffix(error.message) if element is not None else error.path
     namespace = etree.QName(element).namespace if element is not None else None
     result = finding(rule_id, location or "/", message)
     return replace(result, reference=f"{_reference(namespace, xsd_dir)}; {result.reference}")
