@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from xdsi import ROOT, __version__
 from xdsi.validation.findings import FLUX_KINDS, PROFILES
 
+#: from this many files on, ``validate`` spreads them over the machine's cores unless --jobs says otherwise
+PARALLEL_FROM = 64
 MESSAGE_SUFFIXES = {".xml", ".mime", ".http", ".txt", ".msg", ".soap"}
 
 
@@ -94,7 +99,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not files:
         raise UsageError("no message files found in " + " ".join(args.paths))
     xsd_dir = Path(args.xsd_dir) if args.xsd_dir else None
-    results = [validate_path(f, args.kind, args.profile, xsd_dir) for f in files]
+    jobs = args.jobs or (min(os.cpu_count() or 1, 8) if len(files) >= PARALLEL_FROM else 1)
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            task = partial(validate_path, kind=args.kind, profile=args.profile, xsd_dir=xsd_dir)
+            results = list(pool.map(task, files, chunksize=max(1, len(files) // (jobs * 8))))
+    else:
+        results = [validate_path(f, args.kind, args.profile, xsd_dir) for f in files]
     report = {"text": _text_report, "json": _json_report, "junit": _junit_report}[args.format](results)
     if args.output:
         Path(args.output).write_text(report, encoding="utf-8")
@@ -176,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--format", choices=("text", "json", "junit"), default="text")
     v.add_argument("-o", "--output", help="write the report to FILE")
     v.add_argument("--xsd-dir", help="validate with this directory of official XSDs instead of ours")
+    v.add_argument(
+        "-j", "--jobs", type=int, default=0, help="worker processes (default: one per core for large batches)"
+    )
     v.add_argument("--official-schematron", help="run the official schematrons beside ours (CDA documents)")
     v.set_defaults(func=cmd_validate)
 

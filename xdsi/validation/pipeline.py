@@ -7,6 +7,7 @@ with ``error`` set, never an exception.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def _as_document(body: etree._Element) -> etree._Element:
     """The body as the root of its own document (locations then start at the body element)."""
     if body.getparent() is None:
         return body
-    return etree.fromstring(etree.tostring(body))
+    return copy.deepcopy(body)
 
 
 def _in_profile(f: Finding, profile: str) -> bool:

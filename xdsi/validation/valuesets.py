@@ -140,6 +140,7 @@ def _directory(directory: Path | None) -> Path:
     return (directory or VALUESETS_DIR).resolve()
 
 
+@cache
 def load(key: str, directory: Path | None = None) -> ValueSet:
     """The value set named ``key`` or whose OID is ``key`` (``urn:oid:`` prefix allowed). Cached.
 
@@ -168,5 +169,6 @@ def all_valuesets(directory: Path | None = None) -> list[ValueSet]:
 
 def clear_cache() -> None:
     """Forget the loaded files (after regenerating ``valuesets/`` in the same process)."""
+    load.cache_clear()
     _read.cache_clear()
     _oid_index.cache_clear()
