@@ -673,3 +673,17 @@ def test_corpus_every_message_runs(corpus: Path) -> None:
         for profile in ("cisis", "dmp", "ihe"):
             for f in check_metadata_formats(root, "flux1", profile):
                 assert f.rule in RULES and f.location.startswith("/") and f.reference
+
+
+def test_inline_document_must_be_base64() -> None:
+    from lxml import etree
+
+    from xdsi.validation.technical import check_inline_documents
+
+    body = etree.fromstring(
+        '<RetrieveDocumentSetResponse xmlns="urn:ihe:iti:xds-b:2007"><DocumentResponse>'
+        "<Document>SGVsbG8=</Document></DocumentResponse></RetrieveDocumentSetResponse>"
+    )
+    assert_silent(check_inline_documents(body), "XDSB.DOCUMENT.BASE64")
+    body.find(".//{urn:ihe:iti:xds-b:2007}Document").text = "..."
+    assert_fires(check_inline_documents(body), "XDSB.DOCUMENT.BASE64", "Document")

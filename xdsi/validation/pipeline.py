@@ -144,6 +144,8 @@ def validate_message(
     body_rules += technical.check_metadata_formats(doc_root, kind, profile)
     if kind == "flux5":
         body_rules += storedquery.check_query(doc_root, profile)
+    if kind in ("flux1", "flux8", "flux10"):
+        body_rules += technical.check_inline_documents(doc_root, profile)
     subjects = extract(doc_root, kind, raw.attachments)
     body_rules += cardinality.check(subjects, kind, profile)
     body_rules += codes.check(subjects.objects, kind, profile)

@@ -10,6 +10,7 @@ Locations are XPaths from the body element, with the prefixes of :data:`NS`.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterator
 
@@ -17,7 +18,7 @@ from lxml import etree
 
 from xdsi.model import formats as fmt
 from xdsi.validation.findings import CATALOGUE, PROFILES, Finding, Severity, finding, register
-from xdsi.xmlpaths import PREFIXES
+from xdsi.xmlpaths import PREFIXES, xpath_of
 
 LAYER = "technical"
 
@@ -514,3 +515,32 @@ def check_metadata_formats(body_root: etree._Element, kind: str, profile: str) -
     ``kind``: flux1/flux3 (submissions: symbolic ids allowed) or flux6 (query response: urn:uuid ids).
     ``profile``: cisis | dmp | ihe (patient id CX conventions, reference-id types, XON form)."""
     return _Checker(body_root, kind, profile).run()
+
+
+R_DOCUMENT_BASE64 = "XDSB.DOCUMENT.BASE64"
+register(
+    R_DOCUMENT_BASE64,
+    "error",
+    ("flux1", "flux8", "flux10"),
+    "IHE ITI TF-2 3.41.4.1.2, 3.43.4.2.2 (xdsb:Document is xs:base64Binary, or an xop:Include with MTOM); "
+    "RFC 2045 §6.8 base64",
+    "An xdsb:Document written inline holds valid base64.",
+    LAYER,
+)
+
+
+def check_inline_documents(body_root: etree._Element, profile: str = "cisis") -> list[Finding]:
+    """Inline ``xdsb:Document`` content must decode as base64 (libxml2 lets some invalid text through)."""
+    out = []
+    for doc in body_root.iter(f"{{{NS['xdsb']}}}Document"):
+        if len(doc) or not (doc.text or "").strip():
+            continue
+        text = "".join(doc.text.split())
+        try:
+            base64.b64decode(text, validate=True)
+        except ValueError:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            out.append(
+                finding(R_DOCUMENT_BASE64, xpath_of(doc), f"xdsb:Document content is not base64: {shown!r}", profile)
+            )
+    return out
