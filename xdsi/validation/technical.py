@@ -535,7 +535,7 @@ def check_inline_documents(body_root: etree._Element, profile: str = "cisis") ->
     for doc in body_root.iter(f"{{{NS['xdsb']}}}Document"):
         if len(doc) or not (doc.text or "").strip():
             continue
-        text = "".join(doc.text.split())
+        text = "".join((doc.text or "").split())
         try:
             base64.b64decode(text, validate=True)
         except ValueError:
