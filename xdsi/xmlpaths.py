@@ -7,21 +7,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-PREFIXES = {
-    "http://www.w3.org/2003/05/soap-envelope": "soap",
-    "http://schemas.xmlsoap.org/soap/envelope/": "soap11",
-    "http://www.w3.org/2005/08/addressing": "wsa",
-    "http://www.w3.org/2004/08/xop/include": "xop",
-    "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0": "rim",
-    "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0": "rs",
-    "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0": "lcm",
-    "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0": "query",
-    "urn:ihe:iti:xds-b:2007": "xdsb",
-    "urn:ihe:rad:xdsi-b:2009": "xdsi",
-    "urn:hl7-org:v3": "hl7",
-    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd": "wsse",
-    "urn:oasis:names:tc:SAML:2.0:assertion": "saml2",
-}
+from xdsi.namespaces import PREFIXES
 
 
 def qname(el: etree._Element) -> str:

@@ -3,13 +3,8 @@
 Source: IHE ITI TF-3 4.2.5 (the UUIDs), as recorded in reference xds-facts §2.
 """
 
-RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
-RS = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
-LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
-QUERY = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
-XDSB = "urn:ihe:iti:xds-b:2007"
-XDSI = "urn:ihe:rad:xdsi-b:2009"
-XOP = "http://www.w3.org/2004/08/xop/include"
+from xdsi.namespaces import LCM, QUERY, RIM, RS, XDSB, XDSI
+
 NSMAP = {"rim": RIM, "rs": RS, "lcm": LCM, "query": QUERY, "xdsb": XDSB, "xdsi": XDSI}
 
 # DocumentEntry classification schemes

@@ -10,6 +10,7 @@ from lxml import etree
 from xdsi.ebrim import decode, encode
 from xdsi.ebrim import vocabulary as v
 from xdsi.model.metadata import Document, RegistryObjects
+from xdsi.namespaces import XOP
 from xdsi.xmlpaths import xpath_of
 
 ACTION = "urn:ihe:iti:2007:ProvideAndRegisterDocumentSet-b"
@@ -30,14 +31,14 @@ def content_id(doc_id: str) -> str:
 
 def encode_request(req: ProvideAndRegisterRequest, mtom: bool = True) -> tuple[etree._Element, dict[str, bytes]]:
     """The body element and, with MTOM, the attachments by Content-ID (documents inline in base64 otherwise)."""
-    root = etree.Element(TAG, nsmap={"xdsb": v.XDSB, "lcm": v.LCM, "rim": v.RIM, "xop": v.XOP})
+    root = etree.Element(TAG, nsmap={"xdsb": v.XDSB, "lcm": v.LCM, "rim": v.RIM, "xop": XOP})
     encode.submit_objects_request(req.objects, root)
     attachments: dict[str, bytes] = {}
     for doc in req.documents:
         el = etree.SubElement(root, f"{{{v.XDSB}}}Document", id=doc.id)
         if mtom:
             cid = content_id(doc.id)
-            etree.SubElement(el, f"{{{v.XOP}}}Include", href=f"cid:{cid}")
+            etree.SubElement(el, f"{{{XOP}}}Include", href=f"cid:{cid}")
             attachments[cid] = doc.content
         else:
             el.text = base64.b64encode(doc.content).decode("ascii")
@@ -46,7 +47,7 @@ def encode_request(req: ProvideAndRegisterRequest, mtom: bool = True) -> tuple[e
 
 def document_content(el: etree._Element, attachments: dict[str, bytes]) -> bytes | None:
     """The bytes of an ``xdsb:Document`` (XOP reference or inline base64); None when unresolvable."""
-    inc = el.find(f"{{{v.XOP}}}Include")
+    inc = el.find(f"{{{XOP}}}Include")
     if inc is not None:
         href = inc.get("href", "")
         return attachments.get(href[4:] if href.startswith("cid:") else href)

@@ -10,6 +10,7 @@ from xdsi.ebrim import decode, encode
 from xdsi.ebrim import vocabulary as v
 from xdsi.messages.iti41 import document_content
 from xdsi.model.retrieve import DocumentRequest, RetrievedDocument, RetrieveResponse
+from xdsi.namespaces import XOP
 
 ACTION = "urn:ihe:iti:2007:RetrieveDocumentSet"
 RESPONSE_ACTION = "urn:ihe:iti:2007:RetrieveDocumentSetResponse"
@@ -52,7 +53,7 @@ def content_id(n: int) -> str:
 
 
 def encode_response(resp: RetrieveResponse, mtom: bool = True) -> tuple[etree._Element, dict[str, bytes]]:
-    root = etree.Element(X + "RetrieveDocumentSetResponse", nsmap={"xdsb": v.XDSB, "rs": v.RS, "xop": v.XOP})
+    root = etree.Element(X + "RetrieveDocumentSetResponse", nsmap={"xdsb": v.XDSB, "rs": v.RS, "xop": XOP})
     encode.registry_response(resp.response, root)
     attachments: dict[str, bytes] = {}
     for n, doc in enumerate(resp.documents):
@@ -66,7 +67,7 @@ def encode_response(resp: RetrieveResponse, mtom: bool = True) -> tuple[etree._E
         body = etree.SubElement(el, X + "Document")
         if mtom:
             cid = content_id(n)
-            etree.SubElement(body, f"{{{v.XOP}}}Include", href=f"cid:{cid}")
+            etree.SubElement(body, f"{{{XOP}}}Include", href=f"cid:{cid}")
             attachments[cid] = doc.content
         else:
             body.text = base64.b64encode(doc.content).decode("ascii")

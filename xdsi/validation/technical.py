@@ -16,28 +16,38 @@ from collections.abc import Callable, Iterator
 
 from lxml import etree
 
+from xdsi.ebrim.vocabulary import (
+    DE_AUTHOR,
+    DE_PATIENT_ID,
+    DE_UNIQUE_ID,
+    FOLDER_PATIENT_ID,
+    FOLDER_UNIQUE_ID,
+    REFERENCE_ID_LIST,
+    SS_AUTHOR,
+    SS_PATIENT_ID,
+    SS_SOURCE_ID,
+    SS_UNIQUE_ID,
+)
 from xdsi.model import formats as fmt
+from xdsi.model.identifiers import (
+    ACCESSION,
+    ENCOUNTER_ID,
+    ORDER,
+    REFERRAL,
+    STUDY_INSTANCE_UID,
+    UNIQUE_ID,
+    WORKFLOW_INSTANCE_ID,
+)
+from xdsi.namespaces import RIM
 from xdsi.validation.findings import CATALOGUE, PROFILES, Finding, Severity, finding, register
 from xdsi.xmlpaths import PREFIXES, xpath_of
 
 LAYER = "technical"
 
-RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
 #: namespace → prefix used in locations (the project's shared table, plus nothing of our own)
 _PREFIX: dict[str, str] = dict(PREFIXES)
 #: prefix → namespace
 NS: dict[str, str] = {prefix: uri for uri, prefix in _PREFIX.items()}
-
-# Scheme UUIDs (xds-facts §2.2)
-DE_PATIENT_ID = "urn:uuid:58a6f841-87b3-4a3e-92fd-a8ffeff98427"
-DE_UNIQUE_ID = "urn:uuid:2e82c1f6-a085-4c72-9da3-8640a32e42ab"
-SS_PATIENT_ID = "urn:uuid:6b5aea1a-874d-4603-a4bc-96a0a7b38446"
-SS_UNIQUE_ID = "urn:uuid:96fdda7c-d067-4183-912e-bf5ee74998a8"
-SS_SOURCE_ID = "urn:uuid:554ac39e-e3fe-47fe-b233-965d2a147832"
-FOLDER_PATIENT_ID = "urn:uuid:f64ffdf0-4b97-4e06-b79f-a52b38ec2f8a"
-FOLDER_UNIQUE_ID = "urn:uuid:75df8f67-9973-4fbe-a900-df66cefecc5a"
-DE_AUTHOR = "urn:uuid:93606bcf-9494-43ec-9b4e-a7748d1a838d"
-SS_AUTHOR = "urn:uuid:a7058bb9-b4e4-4307-ba5b-e3f0ab85e12d"
 
 PATIENT_ID_SCHEMES = {
     DE_PATIENT_ID: "XDSDocumentEntry.patientId",
@@ -50,20 +60,16 @@ OID_ID_SCHEMES = {
     FOLDER_UNIQUE_ID: "XDSFolder.uniqueId",
 }
 DTM_SLOTS = ("creationTime", "serviceStartTime", "serviceStopTime", "submissionTime", "lastUpdateTime")
-REFERENCE_ID_LIST = "urn:ihe:iti:xds:2013:referenceIdList"
-ACCESSION = "urn:ihe:iti:xds:2013:accession"
-ORDER = "urn:ihe:iti:xds:2013:order"
-STUDY_INSTANCE_UID = "urn:ihe:iti:xds:2016:studyInstanceUID"
 #: referenceIdList types defined by IHE = JDV_J197_XdsTypesIdentifiantsReferenceId_CISIS (xds-facts §2.5)
 J197_TYPES = frozenset(
     {
-        "urn:ihe:iti:xds:2013:uniqueId",
+        UNIQUE_ID,
         ACCESSION,
-        "urn:ihe:iti:xds:2013:referral",
+        REFERRAL,
         ORDER,
-        "urn:ihe:iti:xdw:2013:workflowInstanceId",
+        WORKFLOW_INSTANCE_ID,
         STUDY_INSTANCE_UID,
-        "urn:ihe:iti:xds:2015:encounterId",
+        ENCOUNTER_ID,
     }
 )
 #: JDV_J231_XdsTypesIdentifiantsReferenceId_DMP

@@ -29,23 +29,10 @@ from pathlib import Path
 from lxml import etree
 
 from xdsi import ROOT
+from xdsi.namespaces import LCM, QUERY, RIM, RS, SOAP11, SOAP12, WSA, XDSB, XDSI, XML_NS, XOP, XS, XSI
 from xdsi.validation.findings import CATALOGUE, FLUX_KINDS, Finding, finding, register
 
 OUR_XSD_DIR = ROOT / "schemas" / "xsd"
-
-SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
-WSA = "http://www.w3.org/2005/08/addressing"
-XOP = "http://www.w3.org/2004/08/xop/include"
-XML_NS = "http://www.w3.org/XML/1998/namespace"
-RIM = "urn:oasis:names:tc:ebxml-regrep:xsd:rim:3.0"
-RS = "urn:oasis:names:tc:ebxml-regrep:xsd:rs:3.0"
-LCM = "urn:oasis:names:tc:ebxml-regrep:xsd:lcm:3.0"
-QUERY = "urn:oasis:names:tc:ebxml-regrep:xsd:query:3.0"
-XDSB = "urn:ihe:iti:xds-b:2007"
-XDSI = "urn:ihe:rad:xdsi-b:2009"
-XS = "http://www.w3.org/2001/XMLSchema"
-XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
 @dataclass(frozen=True)
