@@ -158,8 +158,10 @@ def report_entry(exam: Exam, entry_id: str = "DocumentEntry-CR") -> DocumentEntr
 
 
 def kos_bytes(exam: Exam) -> bytes:
-    """Stand-in for the KOS: a real Part 10 header, no dataset (the KOS itself is built by ``xdsi.dicom``)."""
-    return dicommeta.file_meta(dicommeta.KOS_SOP_CLASS, exam.kos_uid)
+    """The exam's real KOS manifest (built by ``xdsi.dicom.kos`` from the synthetic study of the exam)."""
+    from xdsi.dicom.kos import example_kos_bytes  # the DICOM layer builds on these examples
+
+    return example_kos_bytes(exam)
 
 
 def report_bytes(exam: Exam) -> bytes:

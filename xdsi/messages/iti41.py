@@ -9,6 +9,7 @@ from lxml import etree
 
 from xdsi.ebrim import decode, encode
 from xdsi.ebrim import vocabulary as v
+from xdsi.messages import mtom
 from xdsi.model.metadata import Document, RegistryObjects
 from xdsi.namespaces import XOP
 from xdsi.xmlpaths import xpath_of
@@ -49,8 +50,7 @@ def document_content(el: etree._Element, attachments: dict[str, bytes]) -> bytes
     """The bytes of an ``xdsb:Document`` (XOP reference or inline base64); None when unresolvable."""
     inc = el.find(f"{{{XOP}}}Include")
     if inc is not None:
-        href = inc.get("href", "")
-        return attachments.get(href[4:] if href.startswith("cid:") else href)
+        return mtom.resolve_href(inc.get("href", ""), attachments)[1]
     try:
         return base64.b64decode("".join((el.text or "").split()), validate=True)
     except ValueError:

@@ -333,6 +333,19 @@ def _part_bytes(p: Part | bytes) -> bytes:
     return p.data if isinstance(p, Part) else bytes(p)
 
 
+def resolve_href(href: str, parts: Mapping[str, Part | bytes]) -> tuple[str | None, bytes | None]:
+    """The Content-ID an ``xop:Include/@href`` names (``cid:`` URL, percent-decoded per RFC 2392) and its bytes."""
+    href = href.strip()
+    if href[:4].lower() != "cid:":
+        return None, None
+    raw = href[4:]
+    cid = urllib.parse.unquote(raw)
+    for key in (cid, raw, strip_cid(cid)):
+        if key in parts:
+            return key, _part_bytes(parts[key])
+    return cid, None
+
+
 def xop_includes(root_element: etree._Element, parts: Mapping[str, Part | bytes]) -> list[XopInclude]:
     """List every ``xop:Include`` under ``root_element`` with its target (``data`` None when missing)."""
     out: list[XopInclude] = []
@@ -340,16 +353,7 @@ def xop_includes(root_element: etree._Element, parts: Mapping[str, Part | bytes]
         parent = inc.getparent()
         element = parent if parent is not None else inc
         href = (inc.get("href") or "").strip()
-        cid: str | None = None
-        data: bytes | None = None
-        if href[:4].lower() == "cid:":
-            raw = href[4:]
-            cid = urllib.parse.unquote(raw)
-            for key in (cid, raw, strip_cid(cid)):
-                if key in parts:
-                    data = _part_bytes(parts[key])
-                    cid = key
-                    break
+        cid, data = resolve_href(href, parts)
         out.append(XopInclude(element, xpath_of(element), href, cid, data))
     return out
 

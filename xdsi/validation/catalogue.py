@@ -9,7 +9,9 @@ def load_all() -> None:
     # Importing a layer registers its rules.
     from xdsi.validation import (  # noqa: F401
         cardinality,
+        cda,
         codes,
+        kos,
         schematron,
         storedquery,
         technical,

@@ -18,6 +18,7 @@ from xdsi.messages.capture import RawMessage, read_message
 from xdsi.messages.xmlsafe import InputError
 from xdsi.model.metadata import SUBMIT_ASSOCIATION, UPDATE_AVAILABILITY_STATUS
 from xdsi.validation import cardinality, codes, schematron, storedquery, technical, tolerances, transport, xsd
+from xdsi.validation.cardinality import Subjects
 from xdsi.validation.findings import KINDS, Finding
 from xdsi.validation.subjects import extract
 from xdsi.xmlpaths import xpath_of
@@ -33,6 +34,9 @@ class Result:
     notes: list[str] = field(default_factory=list)
     #: why the input could not be validated at all (exit status 2)
     error: str | None = None
+    #: the official schematron's verdict beside ours (``--official-schematron``), as ``SideBySide.as_dict()``
+    official: dict[str, object] | None = None
+    official_text: str = ""
 
     @property
     def valid(self) -> bool:
@@ -49,6 +53,8 @@ class Result:
             out["error"] = self.error
         if self.notes:
             out["notes"] = self.notes
+        if self.official is not None:
+            out["official"] = self.official
         return out
 
 
@@ -147,12 +153,32 @@ def validate_message(
     if kind in ("flux1", "flux8", "flux10"):
         body_rules += technical.check_inline_documents(doc_root, profile)
     subjects = extract(doc_root, kind, raw.attachments)
+    if kind == "flux1":
+        body_rules += _kos_consistency(subjects, profile)
     body_rules += cardinality.check(subjects, kind, profile)
     body_rules += codes.check(subjects.objects, kind, profile)
     findings += _rooted(body_rules, body)
     findings = tolerances.apply([f for f in findings if _in_profile(f, profile)], profile)
-    findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.location, f.rule))
-    return Result(path, kind, _dedupe(findings), raw.notes)
+    return Result(path, kind, _dedupe(_sorted(findings)), raw.notes)
+
+
+def _kos_consistency(subjects: Subjects, profile: str) -> list[Finding]:
+    """A KOS submitted in Flux 1 agrees with its DocumentEntry (patient, study, accession, order, modalities)."""
+    from xdsi.dicom.kos import KosError, parse_kos
+    from xdsi.validation.kos import check_kos_against_entry
+
+    contents = {d.id: d.content for d in subjects.documents}
+    out: list[Finding] = []
+    for de in subjects.objects.entries:
+        content = contents.get(de.entry_uuid)
+        if not de.is_kos or not content or not looks_like_dicom(content):
+            continue
+        try:
+            kos = parse_kos(content)
+        except KosError:
+            continue  # not a KOS: the document rules of the KOS itself say why (xdsi validate --as kos)
+        out += check_kos_against_entry(kos, de, profile=profile)
+    return out
 
 
 def _rooted(findings: list[Finding], body: etree._Element) -> list[Finding]:
@@ -195,11 +221,50 @@ def validate_bytes(
     path: str = "",
     content_type: str | None = None,
 ) -> Result:
+    if kind == "kos" or (kind is None and looks_like_dicom(data)):
+        return _validate_kos(data, profile, path)
+    if kind in CDA_KINDS or (kind is None and looks_like_cda(data)):
+        return _validate_cda(data, kind, profile, xsd_dir, path)
     try:
         raw = read_message(data, content_type)
     except InputError as exc:
         return Result(path, kind, error=str(exc))
     return validate_message(raw, kind, profile, xsd_dir, path)
+
+
+CDA_KINDS = ("img-da-img", "img-cr-img")
+
+
+def looks_like_dicom(data: bytes) -> bool:
+    """A DICOM Part 10 file: 128-byte preamble then ``DICM``."""
+    return data[128:132] == b"DICM"
+
+
+def looks_like_cda(data: bytes) -> bool:
+    """An HL7 CDA document (root ``ClinicalDocument`` in ``urn:hl7-org:v3``), by a look at its first bytes."""
+    head = data[:8192]
+    return any(
+        "ClinicalDocument".encode(codec) in head and "urn:hl7-org:v3".encode(codec) in head
+        for codec in ("utf-8", "utf-16-le", "utf-16-be")
+    )
+
+
+def _sorted(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], f.location, f.rule))
+
+
+def _validate_kos(data: bytes, profile: str, path: str) -> Result:
+    from xdsi.validation.kos import validate_kos  # the DICOM layer loads only for DICOM input
+
+    findings, error = validate_kos(data, profile)
+    return Result(path, "kos", _sorted(findings), error=error)
+
+
+def _validate_cda(data: bytes, kind: str | None, profile: str, xsd_dir: Path | None, path: str) -> Result:
+    from xdsi.validation.cda import validate_cda  # the CDA layer loads only for CDA input
+
+    detected, findings, error = validate_cda(data, kind, profile, xsd_dir)
+    return Result(path, detected or kind, _sorted(findings), error=error)
 
 
 def validate_path(path: Path, kind: str | None = None, profile: str = "cisis", xsd_dir: Path | None = None) -> Result:

@@ -14,6 +14,10 @@ One top-level schematron per message shape; shared pattern libraries are pulled 
     common-metadata.sch       ebRIM metadata patterns (flux 1, 3, 6)
     common-submission.sch     submission-level patterns (flux 1, 3)
     common-errors.sch         response status / RegistryError patterns (flux 2, 4, 6, 8, 10)
+    img-common.sch            namespaces and constants of the CDA schematrons (img-da-img.sch, img-cr-img.sch)
+
+The CDA documents (kinds ``img-da-img``, ``img-cr-img``) have their own top-level schematrons, run on the
+ClinicalDocument by :func:`xdsi.validation.cda.validate_cda`.
 
 :func:`validate` takes the SOAP Body's child element (the lead's pipeline passes a bare body root) and returns
 one :class:`~xdsi.validation.findings.Finding` per SVRL ``failed-assert`` / ``successful-report``.
@@ -66,6 +70,9 @@ SCHEMATRONS: dict[str, list[Path]] = {
         "flux8": ["retrieve-response.sch"],
         "flux9": ["flux9-rad69-request.sch"],
         "flux10": ["retrieve-response.sch", "flux10-rad69-response.sch"],
+        # CDA documents (rules of the IMG-DA-IMG / IMG-CR-IMG models, with img-common.sch)
+        "img-da-img": ["img-da-img.sch"],
+        "img-cr-img": ["img-cr-img.sch"],
     }.items()
 }
 
@@ -79,6 +86,9 @@ PREFIXES: dict[str, str] = {
     "urn:ihe:rad:xdsi-b:2009": "xdsiB",
     "http://www.w3.org/2004/08/xop/include": "xop",
     "http://www.w3.org/2003/05/soap-envelope": "soap",
+    "urn:hl7-org:v3": "hl7",
+    "urn:dicom-org:ps3-20": "ps3-20",
+    "urn:hl7-org:sdtc": "sdtc",
 }
 
 _SCH_RULE_TAGS = (f"{{{SCH_NS}}}assert", f"{{{SCH_NS}}}report")
@@ -176,7 +186,7 @@ def _load_catalogue() -> dict[str, SchematronRule]:
             rules[rule.id] = rule
             kinds_of_rule.setdefault(rule.id, set()).update(kinds)
     for rule_id, rule in rules.items():
-        ordered = sorted(kinds_of_rule[rule_id], key=FLUX_KINDS.index)
+        ordered = sorted(kinds_of_rule[rule_id], key=KINDS.index)
         register(rule_id, rule.severity, ordered, rule.reference, rule.text, "schematron", profiles=rule.profiles)
     return rules
 
@@ -238,7 +248,7 @@ def validate(body_root: etree._Element | etree._ElementTree, kind: str, profile:
     """Run the schematron(s) of ``kind`` on a message body; one finding per failed assert / successful report.
 
     ``body_root`` is the SOAP Body's child element (any element: it is treated as the root of its own
-    document). Kinds without schematron (``kos``, CDA documents) give no finding. Rules whose
+    document; for a CDA kind, the ClinicalDocument). Kinds without schematron (``kos``) give no finding. Rules whose
     ``xdsi:profiles`` exclude ``profile`` are not reported.
     """
     if kind not in KINDS:
