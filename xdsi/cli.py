@@ -354,6 +354,8 @@ def cmd_serve_registry(args: argparse.Namespace) -> int:
             max_body_bytes=args.max_body_bytes,
             store=args.store,
             log_level=args.log_level,
+            workers=args.workers,
+            registry_factory=lambda: Registry(args.store, repository_unique_id=args.repository_unique_id),
         )
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
@@ -594,6 +596,7 @@ def _add_network_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     reg.add_argument("--tls-key", metavar="FILE", help="private key of the server certificate")
     reg.add_argument("--tls-ca", metavar="FILE", help="CA of the client certificates: require them (mutual TLS)")
     reg.add_argument("--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info")
+    reg.add_argument("--workers", type=int, default=1, help="processes sharing the port (one per core scales)")
     reg.set_defaults(func=cmd_serve_registry)
 
     img = ssub.add_parser(

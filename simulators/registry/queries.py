@@ -110,7 +110,7 @@ class _Executor:
         for p in definition.required:
             if not self.q.has(p.name):
                 raise _err(MISSING_PARAM, f"{definition.name}: required parameter {p.name} is missing", p.name)
-        for _group, names in definition.groups.items():
+        for names in definition.groups.values():
             present = [n for n in names if self.q.has(n)]
             if len(present) != 1:
                 code = MISSING_PARAM if not present else PARAM_NUMBER

@@ -43,7 +43,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
@@ -93,6 +93,8 @@ class Backend(Protocol):
     def stored_query(self, query: StoredQuery) -> etree._Element: ...
 
     def retrieve(self, requests: list[DocumentRequest]) -> RetrieveResponse: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -619,6 +621,9 @@ def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # Accepted sockets inherit it: without it a keep-alive exchange waits ~40 ms on Nagle + delayed ACK
+    # (measured: 48 ms against 3.6 ms per ITI-18 query).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
     sock.listen(128)
     sock.set_inheritable(True)
@@ -671,21 +676,76 @@ def serve(
     store: str | None = None,
     log_level: str = "info",
     out: IO[str] | None = None,
+    workers: int = 1,
+    registry_factory: Callable[[], Backend] | None = None,
 ) -> None:
     """Run the registry simulator until interrupted; prints every endpoint URL, the repositoryUniqueId and
-    the store first."""
+    the store first.
+
+    With ``workers`` > 1, that many processes share the listening socket, each with its own registry from
+    ``registry_factory`` (its own store connections; the store's transactions and unique constraints keep
+    them consistent): validation is CPU-bound Python, so one process per core is what scales."""
     app = create_app(registry, profile=profile, max_body_bytes=max_body_bytes, journal=journal)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("xdsi").setLevel(log_level.upper())
-    server = _uvicorn_server(app, tls, log_level, graceful=10)
     sock = _bind(host, port)
     stream = out or sys.stdout
     stream.write(banner(app, base_url(host, sock.getsockname()[1], tls), store))
+    if workers > 1:
+        stream.write(f"xdsi registry: {workers} worker processes\n")
     stream.flush()
     try:
-        server.run(sockets=[sock])
+        if workers > 1:
+            if registry_factory is None:
+                raise ValueError("workers > 1 needs a registry_factory")
+            registry.close()  # each worker opens its own connections (none may cross a fork)
+            _run_workers(sock, workers, registry_factory, tls, log_level, profile, journal, max_body_bytes)
+        else:
+            _uvicorn_server(app, tls, log_level, graceful=10).run(sockets=[sock])
     finally:
         sock.close()
+
+
+def _run_workers(
+    sock: socket.socket,
+    workers: int,
+    factory: Callable[[], Backend],
+    tls: TlsConfig | None,
+    log_level: str,
+    profile: str,
+    journal: Journal | None,
+    max_body_bytes: int,
+) -> None:
+    import multiprocessing
+    import signal
+
+    def work() -> None:
+        registry = factory()
+        worker_journal = Journal(journal.path) if journal is not None else None
+        app = create_app(registry, profile=profile, max_body_bytes=max_body_bytes, journal=worker_journal)
+        try:
+            _uvicorn_server(app, tls, log_level, graceful=10).run(sockets=[sock])
+        finally:
+            registry.close()
+
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=work, name=f"xdsi-registry-{n}", daemon=True) for n in range(workers)]
+    for proc in procs:
+        proc.start()
+
+    def stop(signum: int, frame: object) -> None:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for proc in procs:
+            proc.join()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stop(0, None)
 
 
 @dataclass
