@@ -62,7 +62,7 @@ def test_two_workers_serve_one_store(tmp_path: Path) -> None:
                 time.sleep(0.2)
         for n in range(6):
             objects, docs = ex.flux1(ex.Exam(name=f"workers-{n}-{tmp_path.name}"))
-            body, att = iti41.encode_request(iti41.ProvideAndRegisterRequest(objects, docs), mtom=False)
+            body, _ = iti41.encode_request(iti41.ProvideAndRegisterRequest(objects, docs), mtom=False)
             msg = to_wire(body, iti41.ACTION)
             resp = requests.post(url, data=msg.body, headers={"Content-Type": msg.content_type}, timeout=30)
             assert b"ResponseStatusType:Success" in resp.content, resp.text[:500]
