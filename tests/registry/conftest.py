@@ -8,6 +8,7 @@ prints the URL); without the variable the PostgreSQL case is skipped.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -93,7 +94,7 @@ def exam(
         modality=modality,
         region=region,
         study_date=study_date,
-        accession_number=accession or f"ACC-{name}",
+        accession_number=accession or "A" + hashlib.sha1(name.encode()).hexdigest()[:12].upper(),  # SH: ≤ 16
     )
 
 

@@ -85,7 +85,7 @@ class Exam:
 
     @property
     def report_uid(self) -> str:
-        return f"{ORG_ROOT}.2.{abs(hash_int(self.name)) % 10**9}"
+        return f"{ORG_ROOT}.2.{hash_int(self.name)}"
 
 
 def hash_int(text: str) -> int:
