@@ -1,1 +1,6 @@
-"""Root conftest: pytest-bdd step libraries (xds, dicom, cda) are loaded from here once the scenarios land."""
+"""Root conftest: the conformance report plugin (reports/report.json, reports/report.html, progress lines).
+
+The step libraries of the features are loaded by features/conftest.py.
+"""
+
+pytest_plugins = ["xdsi.report.pytest_plugin"]

@@ -200,6 +200,12 @@ def cmd_rules(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from xdsi.coverage import main as coverage_main
+
+    return coverage_main(Path(args.features), Path(args.requirements))
+
+
 def cmd_examples(args: argparse.Namespace) -> int:
     from xdsi.messages.example_files import write_examples
 
@@ -673,6 +679,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=("text", "json"), default="text")
     r.add_argument("--check", action="store_true", help="fail when a rule has no test that makes it fire")
     r.set_defaults(func=cmd_rules)
+
+    c = sub.add_parser("coverage", help="fail when a requirement (requirements/requirements.csv) has no scenario")
+    c.add_argument("--features", default="features")
+    c.add_argument("--requirements", default="requirements/requirements.csv")
+    c.set_defaults(func=cmd_coverage)
 
     e = sub.add_parser("examples", help="write a valid example message for each flux")
     e.add_argument("--out", default="examples")

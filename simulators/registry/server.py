@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import re
 import socket
 import ssl
@@ -44,6 +45,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Any, Protocol
 
@@ -65,7 +67,8 @@ from xdsi.model.metadata import RegistryObjects
 from xdsi.model.responses import RegistryError, RegistryResponse
 from xdsi.model.retrieve import DocumentRequest, RetrieveResponse
 from xdsi.model.storedquery import StoredQuery
-from xdsi.validation.pipeline import validate_message
+from xdsi.validation.pipeline import Result as ValidationResult
+from xdsi.validation.pipeline import validate_bytes, validate_message
 from xdsi.validation.storedquery import read_stored_query
 from xdsi.validation.xdserrors import registry_errors
 
@@ -188,6 +191,8 @@ class _Context:
     exchange: Exchange
     #: the request's wsa:MessageID once read (the RelatesTo of the answer, fault or not)
     message_id: str | None = None
+    #: our answer, still to be validated as its flux (for the journal)
+    answer: tuple[Outcome, soap.Transaction] | None = None
 
 
 @dataclass
@@ -220,11 +225,20 @@ class RegistryService:
         profile: str = "cisis",
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         journal: Journal | None = None,
+        defer_response_validation: bool = False,
     ) -> None:
         self.registry = registry
         self.profile = profile
         self.max_body_bytes = max_body_bytes
         self.journal = journal
+        #: validate our answers in another process (and journal the exchange) after sending them, off the peer's
+        #: latency and off this process's GIL: a LeafClass answer of many entries costs more to validate than
+        #: to build. One worker keeps the order.
+        self._after: ProcessPoolExecutor | None = (
+            ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            if defer_response_validation
+            else None
+        )
 
     # ----------------------------------------------------------------------------- one exchange, end to end
     def handle(self, data: bytes, content_type: str | None, path: str, peer: str) -> Outcome:
@@ -267,8 +281,40 @@ class RegistryService:
         ex.response = outcome.body
         ex.response_content_type = outcome.content_type
         ex.duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        self.record(ex)
+        if self._after is not None and ctx.answer is not None:
+            answer, tx = ctx.answer
+            future = self._after.submit(
+                validate_bytes, answer.body, tx.response_flux, self.profile, None, "", answer.content_type
+            )
+            future.add_done_callback(lambda f: self._record_checked(ctx, f))
+        else:
+            self._check_answer_and_record(ctx)
         return outcome
+
+    def close(self) -> None:
+        """Finish validating and journaling the answers already sent (nothing acknowledged is lost)."""
+        if self._after is not None:
+            self._after.shutdown(wait=True)
+
+    def _record_checked(self, ctx: _Context, future: Future[ValidationResult]) -> None:
+        """Journal an exchange whose answer was validated in the other process."""
+        try:
+            result = future.result()
+            ctx.exchange.response_findings = result.findings
+            if result.error:  # pragma: no cover - a bug of ours
+                ctx.exchange.notes.append(f"our response could not be validated: {result.error}")
+        except Exception as exc:  # pragma: no cover - the checking process died
+            ctx.exchange.notes.append(f"our response was not validated: {exc}")
+        self.record(ctx.exchange)
+
+    def _check_answer_and_record(self, ctx: _Context) -> None:
+        if ctx.answer is not None:
+            outcome, tx = ctx.answer
+            try:
+                self._validate_response(outcome, tx, ctx.exchange)
+            except Exception:  # pragma: no cover - a bug of ours must not lose the exchange
+                log.exception("%s: cannot validate our own response", tx.name)
+        self.record(ctx.exchange)
 
     def record(self, ex: Exchange) -> None:
         if self.journal is None:
@@ -332,7 +378,7 @@ class RegistryService:
         action = soap.response_action_for(tx.request_action, self.profile)
         ex.response_action = action
         outcome = self._wire(body, action, attachments, env.message_id, tx)
-        self._validate_response(outcome, tx, ex)
+        ctx.answer = (outcome, tx)
         return outcome
 
     def _read(self, data: bytes, content_type: str | None) -> RawMessage:
@@ -496,12 +542,13 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     journal: Journal | None = None,
     read_timeout: float = DEFAULT_READ_TIMEOUT,
+    defer_response_validation: bool = False,
 ) -> Starlette:
     """The ASGI app of the registry simulator (run it with uvicorn: :func:`serve`, :func:`start_in_thread`).
 
     ``read_timeout``: seconds a request body may stall (no byte received) before the peer gets 408.
     """
-    service = RegistryService(registry, profile, max_body_bytes, journal)
+    service = RegistryService(registry, profile, max_body_bytes, journal, defer_response_validation)
 
     async def refuse(status: int, reason: str, request: Request) -> Response:
         """A 413/408 answer: a SOAP Fault body, the connection closed (the rest of the body is not read)."""
@@ -685,7 +732,9 @@ def serve(
     With ``workers`` > 1, that many processes share the listening socket, each with its own registry from
     ``registry_factory`` (its own store connections; the store's transactions and unique constraints keep
     them consistent): validation is CPU-bound Python, so one process per core is what scales."""
-    app = create_app(registry, profile=profile, max_body_bytes=max_body_bytes, journal=journal)
+    app = create_app(
+        registry, profile=profile, max_body_bytes=max_body_bytes, journal=journal, defer_response_validation=True
+    )
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("xdsi").setLevel(log_level.upper())
     sock = _bind(host, port)
@@ -703,6 +752,7 @@ def serve(
         else:
             _uvicorn_server(app, tls, log_level, graceful=10).run(sockets=[sock])
     finally:
+        app.state.service.close()
         sock.close()
 
 
@@ -722,14 +772,21 @@ def _run_workers(
     def work() -> None:
         registry = factory()
         worker_journal = Journal(journal.path) if journal is not None else None
-        app = create_app(registry, profile=profile, max_body_bytes=max_body_bytes, journal=worker_journal)
+        app = create_app(
+            registry,
+            profile=profile,
+            max_body_bytes=max_body_bytes,
+            journal=worker_journal,
+            defer_response_validation=True,
+        )
         try:
             _uvicorn_server(app, tls, log_level, graceful=10).run(sockets=[sock])
         finally:
+            app.state.service.close()
             registry.close()
 
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=work, name=f"xdsi-registry-{n}", daemon=True) for n in range(workers)]
+    procs = [ctx.Process(target=work, name=f"xdsi-registry-{n}") for n in range(workers)]
     for proc in procs:
         proc.start()
 

@@ -113,6 +113,11 @@ def test_serve_prints_every_endpoint_then_serves(
     capsys.readouterr()
 
     assert {e.actor for e in Journal(journal).exchanges()} == {"producer"}
+    # `xdsi serve` validates its answers in another process after sending them: its journal follows shortly
+    server_journal = Journal(tmp_path / "server-journal.sqlite")
+    deadline = time.monotonic() + 20
+    while len(server_journal) < 6 and time.monotonic() < deadline:
+        time.sleep(0.1)
     report = tmp_path / "report.html"
     assert main(["report", str(tmp_path / "server-journal.sqlite"), "-o", str(report)]) == 0
     html = report.read_text(encoding="utf-8")

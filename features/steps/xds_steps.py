@@ -1,0 +1,529 @@
+"""Steps of the XDS processes (volet §3.1 – §3.4, §3.6, §3.7): publish, update, search and retrieve documents.
+
+Our producer and consumer clients talk to the document sharing manager (``registry_endpoints``: our
+simulator or the vendor's system of ``sut.toml``). Every step that exchanges a message reads the exchange
+back from the journal and checks it: no error finding in the response, nor in the request unless the
+scenario broke it on purpose (« la fiche du KOS est altérée … »).
+
+    Étant donné un examen d'imagerie « CT » du patient de test
+    Et un lot de documents contenant le KOS et le compte rendu de l'examen
+    Quand le producteur soumet le lot au gestionnaire de partage
+    Alors le gestionnaire accepte le lot
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lxml import etree
+from pytest_bdd import given, parsers, then, when
+
+from features.steps.fixtures import (
+    REPOSITORY_UID,
+    Publication,
+    Scene,
+    check_journal,
+    new_exam,
+    new_uid,
+    parsed_kos,
+    publication,
+)
+from simulators.consumer.client import ConsumerClient
+from simulators.producer.client import ProducerClient
+from xdsi.ebrim import query as ebquery
+from xdsi.messages import examples as ex
+from xdsi.messages import iti18
+from xdsi.model import metadata as md
+from xdsi.model.identifiers import CX, ORDER, ReferenceId
+from xdsi.model.metadata import Code, DocumentEntry
+from xdsi.model.responses import RegistryResponse
+from xdsi.model.retrieve import DocumentRequest
+from xdsi.validation.cda import ReportKeys, report_keys
+
+#: the statuses of a Fiche, by the short name a scenario gives them
+STATUSES = {"Approved": md.APPROVED, "Deprecated": md.DEPRECATED, "Archived": md.ARCHIVED, "Deleted": md.DELETED}
+
+#: another patient than the test patient (a valid test INS)
+OTHER_PATIENT_INS = "279035121518989"
+
+
+def _drop_scheme(scheme: str) -> Callable[[DocumentEntry, Publication], None]:
+    def alter(de: DocumentEntry, pub: Publication) -> None:
+        de.event_codes = [c for c in de.event_codes if c.scheme != scheme]
+
+    return alter
+
+
+def _other_study(de: DocumentEntry, pub: Publication) -> None:
+    de.reference_ids = [r.replace(pub.exam.study_uid, new_uid()) for r in de.reference_ids]
+
+
+def _other_patient(de: DocumentEntry, pub: Publication) -> None:
+    de.patient_id = str(CX.ins(OTHER_PATIENT_INS))
+
+
+def _unknown_modality(de: DocumentEntry, pub: Publication) -> None:
+    de.event_codes = [Code("XX", md.DCM, "Modalité inconnue") if c.scheme == md.DCM else c for c in de.event_codes]
+
+
+def _wrong_hash(de: DocumentEntry, pub: Publication) -> None:
+    de.hash = "0" * 40
+
+
+def _wrong_mime(de: DocumentEntry, pub: Publication) -> None:
+    de.mime_type = "text/plain"
+
+
+def _no_type(de: DocumentEntry, pub: Publication) -> None:
+    de.type_code = None
+
+
+#: the alterations of the KOS Fiche a negative scenario names (each breaks one rule of the volet)
+ALTERATIONS: dict[str, Callable[[DocumentEntry, Publication], None]] = {
+    "sans modalité": _drop_scheme(md.DCM),
+    "sans région anatomique": _drop_scheme(md.SNOMED_CT),
+    "modalité hors jeu de valeurs": _unknown_modality,
+    "Study Instance UID différent de celui du KOS": _other_study,
+    "patient différent de celui du lot": _other_patient,
+    "empreinte SHA-1 fausse": _wrong_hash,
+    "type MIME text/plain": _wrong_mime,
+    "sans typeCode": _no_type,
+}
+
+
+# --------------------------------------------------------------------------------------------------- helpers
+
+
+def _ensure_publication(scene: Scene) -> Publication:
+    if scene.publication is None:
+        scene.publication = publication(scene.need_exam(), scene.study, scene.source)
+    return scene.publication
+
+
+def _submit(scene: Scene, producer: ProducerClient, mtom: bool = True) -> RegistryResponse:
+    pub = scene.need_publication()
+    response, _ = producer.provide_and_register(pub.request, mtom=mtom)
+    scene.response = response
+    check_journal(scene, {"ITI-41"}, scene.faulty_request)
+    return response
+
+
+def _find(scene: Scene, consumer: ConsumerClient, **criteria: object) -> list[DocumentEntry]:
+    result = consumer.find_documents(scene.need_exam().patient_id, **criteria)
+    scene.response = result.response
+    scene.entries = list(result.objects.entries)
+    check_journal(scene, {"ITI-18"}, scene.faulty_request)
+    return scene.entries
+
+
+def _found(scene: Scene) -> set[str]:
+    return {e.unique_id or "" for e in scene.entries}
+
+
+def _registered_kos(scene: Scene, consumer: ConsumerClient, statuses: list[str] | None = None) -> DocumentEntry:
+    pub = scene.need_publication()
+    entries = _find(scene, consumer, statuses=statuses or [md.APPROVED], study_uids=[pub.exam.study_uid])
+    matches = [e for e in entries if e.unique_id == pub.kos_uid]
+    assert matches, f"the KOS {pub.kos_uid} is not registered"
+    return matches[0]
+
+
+def _retrieve(scene: Scene, consumer: ConsumerClient, unique_id: str) -> bytes | None:
+    entry = next((e for e in scene.entries if e.unique_id == unique_id), None)
+    assert entry is not None, f"document {unique_id} not found by the previous search"
+    repository = entry.repository_unique_id or ""
+    scene.retrieved = consumer.retrieve([DocumentRequest(repository, unique_id)])
+    scene.response = scene.retrieved.response
+    check_journal(scene, {"ITI-43"}, scene.faulty_request)
+    docs = [d for d in scene.retrieved.documents if d.document_unique_id == unique_id]
+    return docs[0].content if docs else None
+
+
+def _update_objects(scene: Scene) -> md.RegistryObjects:
+    ss = ex.submission_set(scene.need_exam(), "SubmissionSet-MAJ")
+    ss.unique_id = new_uid()
+    return md.RegistryObjects(submission_sets=[ss])
+
+
+def _report_keys(scene: Scene) -> ReportKeys:
+    assert scene.report is not None, "no report retrieved"
+    return report_keys(etree.fromstring(scene.report))
+
+
+# --------------------------------------------------------------------------------------------------- given
+
+
+@given(parsers.parse("un examen d'imagerie « {modality} » du patient de test"))
+def given_exam(scene: Scene, modality: str) -> None:
+    """A new exam of the test patient in ``modality`` (DICOM code: CT, MR, US…), with its own accession
+    number, order number and Study Instance UID."""
+    scene.exam = new_exam(modality)
+    scene.study = scene.source = scene.publication = None
+    scene.faulty_request = False
+
+
+@given("un lot de documents contenant le KOS et le compte rendu de l'examen")
+def given_lot(scene: Scene) -> None:
+    """Flux 1 of the exam, not yet sent: its KOS and its IMG-CR-IMG report in one submission set."""
+    _ensure_publication(scene)
+
+
+@given(parsers.parse("la fiche du KOS est altérée : « {alteration} »"))
+def given_alteration(scene: Scene, alteration: str) -> None:
+    """Break the KOS Fiche (DocumentEntry) of the lot (the scenario expects the request to break rules):
+    « sans modalité », « sans région anatomique », « modalité hors jeu de valeurs », « Study Instance UID
+    différent de celui du KOS », « patient différent de celui du lot », « empreinte SHA-1 fausse »,
+    « type MIME text/plain », « sans typeCode » (``ALTERATIONS``)."""
+    pub = scene.need_publication()
+    ALTERATIONS[alteration](pub.kos_entry, pub)
+    scene.faulty_request = True
+
+
+@given("le producteur a publié le KOS et le compte rendu de l'examen")
+def given_published(scene: Scene, producer: ProducerClient) -> None:
+    """Flux 1 → 2 of the exam, accepted by the document sharing manager."""
+    _ensure_publication(scene)
+    response = _submit(scene, producer)
+    assert response.ok, [(e.code, e.context) for e in response.errors]
+
+
+@given("le consommateur a obtenu le KOS de l'examen auprès du gestionnaire")
+def given_kos_obtained(scene: Scene, consumer: ConsumerClient) -> None:
+    """Flux 5 → 6 (search by the exam's Study Instance UID) then 7 → 8 (retrieve the KOS), parsed."""
+    pub = scene.need_publication()
+    _registered_kos(scene, consumer)
+    data = _retrieve(scene, consumer, pub.kos_uid)
+    assert data is not None, "the KOS was not returned"
+    scene.kos = parsed_kos(data)
+
+
+# ---------------------------------------------------------------------------------------------------- when
+
+
+@when("le producteur soumet le lot au gestionnaire de partage")
+def when_submit(scene: Scene, producer: ProducerClient) -> None:
+    """Flux 1 (ITI-41, MTOM/XOP) → Flux 2."""
+    _submit(scene, producer)
+
+
+@when(parsers.parse("le producteur soumet le lot au gestionnaire de partage en « {encoding} »"))
+def when_submit_encoding(scene: Scene, producer: ProducerClient, encoding: str) -> None:
+    """Flux 1 with the documents as ``MTOM`` parts or ``base64`` inline."""
+    assert encoding in ("MTOM", "base64"), encoding
+    _submit(scene, producer, mtom=encoding == "MTOM")
+
+
+@when("le producteur soumet à nouveau le même lot")
+def when_submit_again(scene: Scene, producer: ProducerClient) -> None:
+    """Flux 1 of a lot already registered (same uniqueIds)."""
+    _submit(scene, producer)
+
+
+@when(parsers.parse("le producteur fait passer la fiche du KOS du statut « {old} » au statut « {new} »"))
+def when_status(scene: Scene, producer: ProducerClient, consumer: ConsumerClient, old: str, new: str) -> None:
+    """Flux 3 (ITI-57 UpdateAvailabilityStatus) → Flux 4; statuses: Approved, Archived, Deleted, Deprecated."""
+    kos = _registered_kos(scene, consumer, list(STATUSES.values()))
+    objects = _update_objects(scene)
+    ss = objects.submission_sets[0]
+    objects.associations.append(
+        md.Association(
+            id="Association01",
+            type=md.UPDATE_AVAILABILITY_STATUS,
+            source=ss.entry_uuid,
+            target=kos.entry_uuid,
+            original_status=STATUSES[old],
+            new_status=STATUSES[new],
+        )
+    )
+    scene.response = producer.update(objects)
+    check_journal(scene, {"ITI-57"}, scene.faulty_request)
+
+
+def _new_version(scene: Scene, producer: ProducerClient, logical_id: str) -> None:
+    objects = _update_objects(scene)
+    ss = objects.submission_sets[0]
+    pub = scene.need_publication()
+    de = ex.kos_entry(pub.exam, "DocumentEntry-KOS-v2")
+    de.unique_id = pub.kos_uid
+    de.logical_id = logical_id
+    de.confidentiality_codes.append(Code("MASQUE_PS", "1.2.250.1.213.1.1.4.13", "Masqué aux professionnels de santé"))
+    objects.entries.append(de)
+    objects.associations.append(
+        ex.has_member(ss.entry_uuid, de.entry_uuid, 1, submission_set_status="Original", previous_version="1")
+    )
+    scene.response = producer.update(objects)
+    check_journal(scene, {"ITI-57"}, scene.faulty_request)
+
+
+@when("le producteur publie une nouvelle version de la fiche du KOS")
+def when_new_version(scene: Scene, producer: ProducerClient, consumer: ConsumerClient) -> None:
+    """Flux 3 (ITI-57): a new version of the KOS Fiche (masked to professionals), previous version 1."""
+    kos = _registered_kos(scene, consumer)
+    _new_version(scene, producer, kos.logical_id or kos.entry_uuid)
+
+
+@when("le producteur publie une nouvelle version d'une fiche inconnue du gestionnaire")
+def when_new_version_unknown(scene: Scene, producer: ProducerClient) -> None:
+    """Flux 3 (ITI-57): a new version whose logicalID the manager does not know."""
+    _new_version(scene, producer, ex.entry_uuid("inconnue", new_uid()))
+
+
+@when("le consommateur recherche les documents du patient")
+def when_search_patient(scene: Scene, consumer: ConsumerClient) -> None:
+    """Flux 5 (ITI-18 FindDocuments) → Flux 6: the patient's approved documents."""
+    _find(scene, consumer)
+
+
+#: search criteria (volet Tableau 13), by the name a scenario gives them, from the scene's exam
+def _criteria(criterion: str, exam: ex.Exam) -> dict[str, object]:
+    order = str(ReferenceId(exam.order_number, ORDER, exam.order_issuer))
+    other = new_exam()
+    table: dict[str, dict[str, object]] = {
+        "patient seul": {},
+        "période de l'examen": {"service_start_from": exam.study_date[:8], "service_start_to": "20261124"},
+        "période antérieure à l'examen": {"service_start_from": "20200101", "service_start_to": "20201231"},
+        "modalité de l'examen": {"modalities": [exam.modality]},
+        "autre modalité": {"modalities": ["MR" if exam.modality.code != "MR" else "CT"]},
+        "région anatomique de l'examen": {"regions": [exam.region]},
+        "autre région anatomique": {"regions": ["76752008"]},
+        "accession number de l'examen": {
+            "accession_numbers": [exam.accession_number],
+            "accession_issuer": exam.accession_issuer,
+        },
+        "accession number d'un autre examen": {
+            "accession_numbers": [other.accession_number],
+            "accession_issuer": other.accession_issuer,
+        },
+        "Study Instance UID de l'examen": {"study_uids": [exam.study_uid]},
+        "numéro de demande de l'examen": {"reference_ids": [order]},
+    }
+    return table[criterion]
+
+
+@given(parsers.parse("le consommateur recherche les documents du patient avec le critère « {criterion} »"))
+@when(parsers.parse("le consommateur recherche les documents du patient avec le critère « {criterion} »"))
+def when_search_criterion(scene: Scene, consumer: ConsumerClient, criterion: str) -> None:
+    """Flux 5 → 6 with one criterion of Tableau 13, taken from the scene's exam: « patient seul », « période de
+    l'examen », « modalité de l'examen », « région anatomique de l'examen », « accession number de l'examen »,
+    « Study Instance UID de l'examen », « numéro de demande de l'examen »; and criteria the exam does not meet:
+    « période antérieure à l'examen », « autre modalité », « autre région anatomique », « accession number
+    d'un autre examen »."""
+    _find(scene, consumer, **_criteria(criterion, scene.need_exam()))
+
+
+@when(parsers.parse("le consommateur recherche les documents de la modalité « {modality} »"))
+def when_search_modality(scene: Scene, consumer: ConsumerClient, modality: str) -> None:
+    """Flux 5 → 6: the patient's documents of one modality (DICOM code)."""
+    _find(scene, consumer, modalities=[modality])
+
+
+@when(parsers.parse("le consommateur recherche les documents du patient au statut « {status} »"))
+def when_search_status(scene: Scene, consumer: ConsumerClient, status: str) -> None:
+    """Flux 5 → 6: the patient's documents of one status (Approved, Archived, Deleted, Deprecated)."""
+    _find(scene, consumer, statuses=[STATUSES[status]])
+
+
+@when("le consommateur envoie une recherche sans identifiant de patient")
+def when_search_without_patient(scene: Scene, consumer: ConsumerClient) -> None:
+    """Flux 5 without $XDSDocumentEntryPatientId (a required parameter)."""
+    query = ebquery.AdhocQuery(iti18.FIND_DOCUMENTS, slots=[("$XDSDocumentEntryStatus", [f"('{md.APPROVED}')"])])
+    result = consumer.stored_query(query)
+    scene.response = result.response
+    scene.entries = list(result.objects.entries)
+    check_journal(scene, {"ITI-18"}, faulty_request=True)
+
+
+@given(parsers.parse("le consommateur récupère le {document} de l'examen"))
+@when(parsers.parse("le consommateur récupère le {document} de l'examen"))
+def when_retrieve(scene: Scene, consumer: ConsumerClient, document: str) -> None:
+    """Flux 7 (ITI-43) → Flux 8: the ``KOS`` or the ``compte rendu`` found by the previous search."""
+    pub = scene.need_publication()
+    unique_id = {"KOS": pub.kos_uid, "compte rendu": pub.report_uid}[document]
+    data = _retrieve(scene, consumer, unique_id)
+    if document == "KOS" and data is not None:
+        scene.kos = parsed_kos(data)
+    if document == "compte rendu":
+        scene.report = data
+
+
+@when("le consommateur demande un document inconnu du gestionnaire")
+def when_retrieve_unknown(scene: Scene, consumer: ConsumerClient) -> None:
+    """Flux 7 for a uniqueId nobody registered (to the repository of the last search, else ours)."""
+    repository = next((e.repository_unique_id for e in scene.entries if e.repository_unique_id), REPOSITORY_UID)
+    scene.retrieved = consumer.retrieve([DocumentRequest(repository, new_uid())])
+    scene.response = scene.retrieved.response
+    check_journal(scene, {"ITI-43"})
+
+
+def _search_by_key(scene: Scene, consumer: ConsumerClient, key: str, keys: ReportKeys) -> None:
+    if key == "accession number":
+        assert keys.accession_number, "no accession number"
+        _find(scene, consumer, accession_numbers=[keys.accession_number], accession_issuer=keys.accession_issuer)
+    elif key == "Study Instance UID":
+        assert keys.study_instance_uid, "no Study Instance UID"
+        _find(scene, consumer, study_uids=[keys.study_instance_uid])
+    elif key == "numéro de demande":
+        assert keys.order_number, "no order number"
+        ref = str(ReferenceId(keys.order_number, ORDER, keys.order_issuer))
+        _find(scene, consumer, reference_ids=[ref])
+    else:  # pragma: no cover - a typo in a feature
+        raise AssertionError(f"unknown key {key!r}")
+
+
+@when(parsers.parse("le consommateur recherche les documents de l'examen par « {key} » lu dans le KOS"))
+def when_search_from_kos(scene: Scene, consumer: ConsumerClient, key: str) -> None:
+    """Flux 5 → 6 by a key read in the KOS: ``accession number``, ``Study Instance UID``, ``numéro de demande``."""
+    kos = scene.kos
+    assert kos is not None, "no KOS retrieved"
+    accession, issuer = kos.accession_numbers[0] if kos.accession_numbers else ("", "")
+    order, order_issuer = kos.order_numbers[0] if kos.order_numbers else ("", "")
+    keys = ReportKeys(
+        accession or None, issuer or None, kos.study_instance_uid or None, order or None, order_issuer or None
+    )
+    _search_by_key(scene, consumer, key, keys)
+
+
+@when(parsers.parse("le consommateur recherche les documents de l'examen par « {key} » lu dans le compte rendu"))
+def when_search_from_report(scene: Scene, consumer: ConsumerClient, key: str) -> None:
+    """Flux 5 → 6 by a key read in the IMG-CR-IMG (``report_keys``): ``accession number``,
+    ``Study Instance UID``, ``numéro de demande``."""
+    _search_by_key(scene, consumer, key, _report_keys(scene))
+
+
+# ---------------------------------------------------------------------------------------------------- then
+
+
+@then("le gestionnaire accepte le lot")
+@then("le gestionnaire accepte la demande")
+def then_success(scene: Scene) -> None:
+    """The last RegistryResponse (Flux 2, 4, 6 or 8) is a Success."""
+    response = scene.response
+    assert response is not None and response.ok, [(e.code, e.context) for e in response.errors]
+
+
+@then(parsers.parse("le gestionnaire répond en échec avec l'erreur « {code} »"))
+def then_failure(scene: Scene, code: str) -> None:
+    """The last RegistryResponse is a Failure holding ``code`` (an XDS error code)."""
+    response = scene.response
+    assert response is not None and not response.ok, "the manager accepted it"
+    codes = [e.code for e in response.errors]
+    assert code in codes, codes
+
+
+@then(parsers.parse("le gestionnaire répond en échec avec l'une des erreurs « {codes} »"))
+def then_failure_any(scene: Scene, codes: str) -> None:
+    """The last RegistryResponse is a Failure holding one of ``codes`` (comma-separated)."""
+    response = scene.response
+    assert response is not None and not response.ok, "the manager accepted it"
+    expected = {c.strip() for c in codes.split(",")}
+    assert expected & {e.code for e in response.errors}, [e.code for e in response.errors]
+
+
+@then(parsers.parse("la règle « {rule} » est signalée dans le flux {flux:d}"))
+def then_rule_in_flux(scene: Scene, rule: str, flux: int) -> None:
+    """A journal record of the scenario reports ``rule`` in its Flux ``flux`` request (validation findings)."""
+    hits = [
+        f
+        for e in scene.exchanges
+        if e.request_flux == f"flux{flux}"
+        for f in e.request_findings
+        if f.rule == rule and f.severity == "error"
+    ]
+    assert hits, sorted({f.rule for e in scene.exchanges for f in e.request_findings})
+
+
+@then("le KOS et le compte rendu de l'examen figurent dans le résultat")
+def then_both_found(scene: Scene) -> None:
+    """The last search (Flux 6) returned both Fiches of the exam."""
+    pub = scene.need_publication()
+    assert {pub.kos_uid, pub.report_uid} <= _found(scene), _found(scene)
+
+
+@then(parsers.parse("le {document} de l'examen figure dans le résultat"))
+def then_one_found(scene: Scene, document: str) -> None:
+    """The last search returned the ``KOS`` or the ``compte rendu`` of the exam."""
+    pub = scene.need_publication()
+    unique_id = {"KOS": pub.kos_uid, "compte rendu": pub.report_uid}[document]
+    assert unique_id in _found(scene), _found(scene)
+
+
+@then(parsers.parse("le {document} de l'examen ne figure pas dans le résultat"))
+def then_one_not_found(scene: Scene, document: str) -> None:
+    """The last search did not return the ``KOS`` or the ``compte rendu`` of the exam."""
+    pub = scene.need_publication()
+    unique_id = {"KOS": pub.kos_uid, "compte rendu": pub.report_uid}[document]
+    assert unique_id not in _found(scene), _found(scene)
+
+
+@then("aucun document de l'examen ne figure dans le résultat")
+def then_none_found(scene: Scene) -> None:
+    """The last search returned neither Fiche of the exam."""
+    pub = scene.need_publication()
+    assert not {pub.kos_uid, pub.report_uid} & _found(scene), _found(scene)
+
+
+@then("aucun document de l'examen n'est enregistré")
+def then_nothing_registered(scene: Scene, consumer: ConsumerClient) -> None:
+    """A search of every status finds neither Fiche of the exam (the lot was refused whole)."""
+    pub = scene.need_publication()
+    result = consumer.find_documents(pub.exam.patient_id, statuses=list(STATUSES.values()))
+    check_journal(scene, {"ITI-18"})
+    assert not {pub.kos_uid, pub.report_uid} & {e.unique_id for e in result.objects.entries}
+
+
+@then(parsers.parse("la fiche du KOS a le statut « {status} »"))
+def then_status(scene: Scene, consumer: ConsumerClient, status: str) -> None:
+    """A search of every status finds the KOS Fiche with ``status``."""
+    entry = _registered_kos(scene, consumer, list(STATUSES.values()))
+    assert entry.status == STATUSES[status], entry.status
+
+
+@then("la nouvelle version de la fiche du KOS est approuvée et l'ancienne est dépréciée")
+def then_new_version(scene: Scene, consumer: ConsumerClient) -> None:
+    """Version 2 of the KOS Fiche is Approved, version 1 Deprecated, same logicalID."""
+    pub = scene.need_publication()
+    _find(scene, consumer, statuses=[md.APPROVED, md.DEPRECATED], study_uids=[pub.exam.study_uid])
+    versions = {(e.version, e.status) for e in scene.entries if e.unique_id == pub.kos_uid}
+    assert versions == {("1", md.DEPRECATED), ("2", md.APPROVED)}, versions
+    assert len({e.logical_id for e in scene.entries if e.unique_id == pub.kos_uid}) == 1
+
+
+@then(parsers.parse("le document reçu est identique au {document} publié"))
+def then_same_document(scene: Scene, document: str) -> None:
+    """The last retrieve (Flux 8) returned the bytes submitted in Flux 1, with the Fiche's MIME type."""
+    pub = scene.need_publication()
+    unique_id, content, mime = {
+        "KOS": (pub.kos_uid, pub.kos, "application/dicom"),
+        "compte rendu": (pub.report_uid, pub.report, "text/xml"),
+    }[document]
+    assert scene.retrieved is not None and scene.retrieved.response.ok
+    docs = [d for d in scene.retrieved.documents if d.document_unique_id == unique_id]
+    assert [(d.mime_type, d.content) for d in docs] == [(mime, content)]
+
+
+@then("aucun document n'est reçu")
+def then_no_document(scene: Scene) -> None:
+    """The last retrieve returned no document."""
+    assert scene.retrieved is not None and scene.retrieved.documents == []
+
+
+@then(parsers.parse("le compte rendu reçu porte « {key} » du KOS"))
+def then_report_matches_kos(scene: Scene, key: str) -> None:
+    """The report's ``accession number`` / ``Study Instance UID`` / ``numéro de demande`` equals the KOS's."""
+    keys, kos = _report_keys(scene), scene.kos
+    assert kos is not None, "no KOS retrieved"
+    if key == "accession number":
+        assert (keys.accession_number, keys.accession_issuer) in kos.accession_numbers, kos.accession_numbers
+    elif key == "Study Instance UID":
+        assert keys.study_instance_uid == kos.study_instance_uid
+    else:
+        assert (keys.order_number, keys.order_issuer) in kos.order_numbers, kos.order_numbers
+
+
+@then("le KOS reçu décrit l'examen du compte rendu")
+def then_kos_matches_report(scene: Scene) -> None:
+    """The KOS's Study Instance UID and accession number are the report's."""
+    keys, kos = _report_keys(scene), scene.kos
+    assert kos is not None, "no KOS retrieved"
+    assert kos.study_instance_uid == keys.study_instance_uid
+    assert (keys.accession_number, keys.accession_issuer) in kos.accession_numbers
