@@ -9,44 +9,44 @@ Fonctionnalité: 3.3 Recherche de documents de Références d'Objets d'un Examen
     Étant donné un examen d'imagerie « CT » du patient de test
     Et le producteur a publié le KOS et le compte rendu de l'examen
 
-  @process_3_3 @flux_5 @flux_6 @actor_registry @actor_consumer @req_PEI-3.3-FLUX5 @req_PEI-3.3-FLUX6
+  @process_3_3 @flux_5 @flux_6 @actor_registry @actor_consumer @req_PEI_3_3_FLUX5 @req_PEI_3_3_FLUX6
   Plan du Scénario: Le consommateur retrouve les fiches de l'examen par un critère de recherche
     Quand le consommateur recherche les documents du patient avec le critère « <critère> »
     Alors le gestionnaire accepte la demande
     Et le KOS et le compte rendu de l'examen figurent dans le résultat
 
-    @req_PEI-T13-CRITERES
+    @req_PEI_T13_CRITERES
     Exemples: Patient et dates (Tableau 13)
       | critère             |
       | patient seul        |
       | période de l'examen |
 
-    @req_PEI-T12-MODALITE
+    @req_PEI_T12_MODALITE
     Exemples: Modalité
       | critère              |
       | modalité de l'examen |
 
-    @req_PEI-T12-REGION @req_PEI-T14-REGION
+    @req_PEI_T12_REGION @req_PEI_T14_REGION
     Exemples: Région anatomique
       | critère                       |
       | région anatomique de l'examen |
 
-    @req_PEI-T12-ACCESSION
+    @req_PEI_T12_ACCESSION
     Exemples: Accession number
       | critère                      |
       | accession number de l'examen |
 
-    @req_PEI-T12-STUDYUID
+    @req_PEI_T12_STUDYUID
     Exemples: Study Instance UID
       | critère                        |
       | Study Instance UID de l'examen |
 
-    @req_PEI-T12-ORDER
+    @req_PEI_T12_ORDER
     Exemples: Numéro de demande
       | critère                       |
       | numéro de demande de l'examen |
 
-  @process_3_3 @flux_5 @flux_6 @actor_registry @actor_consumer @req_PEI-3.3-FLUX6 @req_PEI-T13-CRITERES
+  @process_3_3 @flux_5 @flux_6 @actor_registry @actor_consumer @req_PEI_3_3_FLUX6 @req_PEI_T13_CRITERES
   Plan du Scénario: Le gestionnaire ne renvoie pas les fiches qui ne satisfont pas au critère
     Quand le consommateur recherche les documents du patient avec le critère « <critère> »
     Alors le gestionnaire accepte la demande
@@ -59,13 +59,13 @@ Fonctionnalité: 3.3 Recherche de documents de Références d'Objets d'un Examen
       | autre région anatomique           |
       | accession number d'un autre examen |
 
-  @process_3_3 @flux_5 @flux_6 @actor_registry @actor_consumer @negative @req_PEI-3.3-FLUX5 @req_PEI-T13-CRITERES
+  @process_3_3 @flux_5 @flux_6 @actor_registry @actor_consumer @negative @req_PEI_3_3_FLUX5 @req_PEI_T13_CRITERES
   Scénario: Le gestionnaire refuse une recherche sans identifiant de patient
     Quand le consommateur envoie une recherche sans identifiant de patient
     Alors le gestionnaire répond en échec avec l'erreur « XDSStoredQueryMissingParam »
     Et la règle « SQ.PARAM.MISSING » est signalée dans le flux 5
 
-  @process_3_3 @flux_5 @flux_6 @actor_registry @actor_consumer @req_PEI-3.3-FLUX6 @req_PEI-T12-MODALITE
+  @process_3_3 @flux_5 @flux_6 @actor_registry @actor_consumer @req_PEI_3_3_FLUX6 @req_PEI_T12_MODALITE
   Plan du Scénario: Le consommateur recherche les examens d'une modalité
     Étant donné un examen d'imagerie « <modalité> » du patient de test
     Et le producteur a publié le KOS et le compte rendu de l'examen

@@ -5,7 +5,7 @@ Fonctionnalité: 3.5 Consultation d'examens d'imagerie
   que le KOS permet : RAD-69, C-GET, C-MOVE ou WADO-RS ; la source d'images les lui transmet
   (Flux 10 - ResultatDemandeConsultationExamenImagerie).
 
-  @process_3_5 @flux_9 @flux_10 @actor_imaging_source @actor_consumer @req_PEI-3.5-FLUX9 @req_PEI-3.5-FLUX10
+  @process_3_5 @flux_9 @flux_10 @actor_imaging_source @actor_consumer @req_PEI_3_5_FLUX9 @req_PEI_3_5_FLUX10
   Plan du Scénario: Le consommateur récupère les images d'un examen par la méthode du KOS
     Étant donné un examen d'imagerie dont les images sont disponibles auprès de la source d'images
     Et le producteur a publié le KOS et le compte rendu de l'examen
@@ -20,7 +20,7 @@ Fonctionnalité: 3.5 Consultation d'examens d'imagerie
       | C-MOVE  |
       | WADO-RS |
 
-  @process_3_5 @flux_9 @flux_10 @actor_imaging_source @negative @req_PEI-3.5-FLUX10
+  @process_3_5 @flux_9 @flux_10 @actor_imaging_source @negative @req_PEI_3_5_FLUX10
   Plan du Scénario: La source d'images signale des instances qu'elle ne détient pas
     Étant donné un KOS qui référence des instances inconnues de la source d'images
     Quand le consommateur d'images récupère les images référencées par le KOS par « <méthode> »
@@ -35,7 +35,7 @@ Fonctionnalité: 3.5 Consultation d'examens d'imagerie
       | C-MOVE  | 0xC000                   |
       | WADO-RS | 404                      |
 
-  @process_3_5 @flux_9 @flux_10 @actor_imaging_source @negative @req_PEI-3.5-FLUX9
+  @process_3_5 @flux_9 @flux_10 @actor_imaging_source @negative @req_PEI_3_5_FLUX9
   Scénario: La source d'images refuse un C-MOVE vers une destination inconnue
     Étant donné un examen d'imagerie dont les images sont disponibles auprès de la source d'images
     Et le producteur a publié le KOS et le compte rendu de l'examen

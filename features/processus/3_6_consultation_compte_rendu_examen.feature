@@ -8,24 +8,24 @@ Fonctionnalité: 3.6 Consultation d'un compte-rendu de diagnostic d'imagerie ass
     Et le producteur a publié le KOS et le compte rendu de l'examen
     Et le consommateur a obtenu le KOS de l'examen auprès du gestionnaire
 
-  @process_3_6 @flux_5 @flux_6 @flux_7 @flux_8 @actor_registry @actor_consumer @req_PEI-3.6
+  @process_3_6 @flux_5 @flux_6 @flux_7 @flux_8 @actor_registry @actor_consumer @req_PEI_3_6
   Plan du Scénario: Le consommateur retrouve le compte rendu de l'examen à partir de son KOS
     Quand le consommateur recherche les documents de l'examen par « <clé> » lu dans le KOS
     Et le consommateur récupère le compte rendu de l'examen
     Alors le document reçu est identique au compte rendu publié
     Et le compte rendu reçu porte « <clé> » du KOS
 
-    @req_PEI-T12-ACCESSION
+    @req_PEI_T12_ACCESSION
     Exemples: Par l'accession number
       | clé              |
       | accession number |
 
-    @req_PEI-T12-STUDYUID
+    @req_PEI_T12_STUDYUID
     Exemples: Par le Study Instance UID
       | clé                |
       | Study Instance UID |
 
-    @req_PEI-T12-ORDER
+    @req_PEI_T12_ORDER
     Exemples: Par le numéro de demande
       | clé               |
       | numéro de demande |

@@ -3,7 +3,7 @@ Fonctionnalité: 3.7 Consultation d'Examen d'Imagerie associé à un compte-rend
   Le consommateur, disposant du compte rendu d'un examen, y lit l'identifiant de l'examen, recherche avec lui
   le KOS de l'examen (Flux 5, 6), le récupère (Flux 7, 8) puis récupère les images qu'il référence (Flux 9, 10).
 
-  @process_3_7 @flux_5 @flux_6 @flux_7 @flux_8 @actor_registry @actor_consumer @req_PEI-3.7
+  @process_3_7 @flux_5 @flux_6 @flux_7 @flux_8 @actor_registry @actor_consumer @req_PEI_3_7
   Plan du Scénario: Le consommateur retrouve le KOS de l'examen à partir du compte rendu
     Étant donné un examen d'imagerie « CT » du patient de test
     Et le producteur a publié le KOS et le compte rendu de l'examen
@@ -14,17 +14,17 @@ Fonctionnalité: 3.7 Consultation d'Examen d'Imagerie associé à un compte-rend
     Alors le document reçu est identique au KOS publié
     Et le KOS reçu décrit l'examen du compte rendu
 
-    @req_PEI-T12-ACCESSION
+    @req_PEI_T12_ACCESSION
     Exemples: Par l'accession number
       | clé              |
       | accession number |
 
-    @req_PEI-T12-STUDYUID
+    @req_PEI_T12_STUDYUID
     Exemples: Par le Study Instance UID
       | clé                |
       | Study Instance UID |
 
-  @process_3_7 @flux_5 @flux_6 @flux_7 @flux_8 @flux_9 @flux_10 @actor_registry @actor_consumer @actor_imaging_source @req_PEI-3.7 @req_PEI-3.5-FLUX9
+  @process_3_7 @flux_5 @flux_6 @flux_7 @flux_8 @flux_9 @flux_10 @actor_registry @actor_consumer @actor_imaging_source @req_PEI_3_7 @req_PEI_3_5_FLUX9
   Scénario: Le consommateur consulte les images de l'examen d'un compte rendu
     Étant donné un examen d'imagerie dont les images sont disponibles auprès de la source d'images
     Et le producteur a publié le KOS et le compte rendu de l'examen

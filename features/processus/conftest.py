@@ -1,13 +1,15 @@
 """Markers of the process scenarios (DESIGN §5 tags), declared so that ``--strict-markers`` holds.
 
 pytest-bdd turns each Gherkin tag into a pytest marker of the same name: ``-m "process_3_5 and not negative"``,
-``-m "req_PEI-T12-MODALITE"`` (pytest ≥ 8 accepts ``-`` and ``.`` in ``-m`` names). Until pyproject.toml
+``-m req_PEI_T12_MODALITE`` (the tag of a requirement is ``xdsi.coverage.tag_for(id)``). Until pyproject.toml
 declares them, this hook does (``features/conftest.py`` imports it, so it holds whatever file is run).
 """
 
 from __future__ import annotations
 
 import pytest
+
+from xdsi.coverage import tag_for
 
 #: requirement ids of requirements/requirements.csv verified by the process scenarios
 REQUIREMENTS = (
@@ -43,7 +45,7 @@ MARKERS: dict[str, str] = {
         for a in ("producer", "registry", "consumer", "imaging_source")
     },
     "negative": "the scenario sends a faulty or unanswerable request and expects a refusal",
-    **{f"req_{r}": f"verifies requirement {r} (requirements/requirements.csv)" for r in REQUIREMENTS},
+    **{tag_for(r): f"verifies requirement {r} (requirements/requirements.csv)" for r in REQUIREMENTS},
 }
 
 
