@@ -156,6 +156,25 @@ def open_index(
     return index, loaded, skipped
 
 
+def _with_studies(
+    index: ImagingIndex | None,
+    store: str | None,
+    files_dir: str | Path | None,
+    retrieve_location_uid: str | None,
+    studies: Sequence[str | Path],
+) -> tuple[ImagingIndex, list[str], list[str]]:
+    """The given index (or one opened from ``store``) with the studies under ``studies`` loaded into it."""
+    if index is None:
+        return open_index(store, files_dir, retrieve_location_uid, studies)
+    loaded: list[str] = []
+    skipped: list[str] = []
+    for directory in studies:
+        added, notes = index.import_directory(directory)
+        loaded.append(f"{directory} ({len(added)})")
+        skipped += notes
+    return index, loaded, skipped
+
+
 def start_imaging_source(
     index: ImagingIndex | None = None,
     *,
@@ -181,15 +200,7 @@ def start_imaging_source(
     stop). ``move_destinations``: ``{"AET": ("host", port)}`` or ``["AET=HOST:PORT", ...]``.
     """
     own = index is None
-    loaded: list[str] = []
-    skipped: list[str] = []
-    if index is None:
-        index, loaded, skipped = open_index(store, files_dir, retrieve_location_uid, studies)
-    else:
-        for directory in studies:
-            added, notes = index.import_directory(directory)
-            loaded.append(f"{directory} ({len(added)})")
-            skipped += notes
+    index, loaded, skipped = _with_studies(index, store, files_dir, retrieve_location_uid, studies)
     source = DicomSource(
         index,
         aet,
@@ -246,15 +257,7 @@ def serve_imaging_source(
     """Run the imaging source until interrupted (SIGINT/SIGTERM); prints every endpoint first. The HTTP server
     runs in the calling thread (uvicorn handles the signals), the DICOM server in its own threads."""
     own = index is None
-    loaded: list[str] = []
-    skipped: list[str] = []
-    if index is None:
-        index, loaded, skipped = open_index(store, files_dir, retrieve_location_uid, studies)
-    else:
-        for directory in studies:
-            added, notes = index.import_directory(directory)
-            loaded.append(f"{directory} ({len(added)})")
-            skipped += notes
+    index, loaded, skipped = _with_studies(index, store, files_dir, retrieve_location_uid, studies)
     destinations = _destinations(move_destinations)
     source = DicomSource(
         index,
