@@ -4,8 +4,11 @@ By default every actor is simulated on loopback, started once per session: our r
 directory) and our imaging source (a generated study loaded), driven by our producer and consumer clients.
 When ``XDSI_SUT`` names a ``sut.toml`` and :mod:`xdsi.config` is available, each actor section present there
 replaces the matching simulator (DESIGN §5): ``[registry]`` gives the ITI-41/57/18/43 endpoints our clients call,
-``[imaging_source]`` the AE title, host, port and RAD-69 / WADO-RS URLs our imaging consumer calls (the vendor
-preloads the study written under the session's temporary directory, named in the log).
+``[imaging_source]`` the AE title, host, port and RAD-69 / WADO-RS URLs our imaging consumer calls (the session's
+study is C-STOREd into it when it gives aet/host/port, else the vendor preloads the study written under the
+session's temporary directory, named in the log; C-GET and C-MOVE call it as ``[harness] aet``, C-MOVE to our
+storage SCP on ``[harness] dicom_port``), ``[producer]`` the trigger the process 3.1 steps run instead of our
+producer client (``xds_steps._vendor_publish``).
 
 Every exchange goes to one journal (:class:`xdsi.journal.Journal`, fixture ``journal``; its file is
 ``journal.path``): the steps read back what they produced from it, check it, and keep it in the scene for
@@ -168,9 +171,16 @@ def imaging_endpoints(
     sut: Any | None, journal: Journal, imaging_exam: ImagingExam, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ImagingEndpoints]:
     """The imaging source under test, or our simulator with the session's study loaded (started once)."""
-    move_port = free_port()
     vendor = getattr(sut, "imaging_source", None) if sut is not None else None
     if vendor is not None:
+        harness = sut.harness
+        move_aet, move_port = harness.aet, int(harness.dicom_port or 0) or free_port()
+        if vendor.has_dimse:
+            stored = store_study(imaging_exam.study, vendor.host, int(vendor.port), vendor.aet, move_aet)
+            log.info("study %s stored into %s@%s:%s (%d instances)", imaging_exam.study.study_instance_uid,
+                     vendor.aet, vendor.host, vendor.port, stored)  # fmt: skip
+        else:  # no DICOM access: the vendor preloads the study written under the session's temporary directory
+            log.warning("imaging source without DICOM: load the study %s into it", imaging_exam.study.directory)
         yield ImagingEndpoints(
             vendor.aet,
             vendor.host,
@@ -178,11 +188,12 @@ def imaging_endpoints(
             vendor.rad69_url,
             vendor.wado_rs_url,
             getattr(vendor, "retrieve_location_uid", "") or ex.IMAGING_SOURCE_UID,
-            "XDSI_CONSUMER",
+            move_aet,
             move_port,
             False,
         )
         return
+    move_port = free_port()
     from simulators.imaging_source.server import start_imaging_source
 
     store = tmp_path_factory.mktemp("imaging-source")
@@ -207,6 +218,28 @@ def imaging_endpoints(
         )
     finally:
         source.stop()
+
+
+def store_study(study: StudyInfo, host: str, port: int, called_aet: str | None, calling_aet: str) -> int:
+    """C-STORE every instance of ``study`` to the imaging source under test (pynetdicom); the number stored.
+    RuntimeError when the association is refused or an instance is not stored (status other than 0x0000)."""
+    from pynetdicom import AE
+
+    ae = AE(ae_title=calling_aet)
+    for sop_class in sorted({i.sop_class_uid for i in study.instances}):
+        ae.add_requested_context(sop_class, sorted({i.transfer_syntax_uid for i in study.instances}))
+    assoc = ae.associate(host, port, ae_title=called_aet or "ANY-SCP")
+    if not assoc.is_established:
+        raise RuntimeError(f"the imaging source {called_aet}@{host}:{port} refused the C-STORE association")
+    try:
+        for inst in study.instances:
+            status = assoc.send_c_store(inst.path)
+            code = getattr(status, "Status", None)
+            if code != 0:
+                raise RuntimeError(f"C-STORE of {inst.sop_instance_uid} to {called_aet}@{host}:{port}: status {code!r}")
+    finally:
+        assoc.release()
+    return len(study.instances)
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,8 @@ from xdsi.journal import Journal
 
 #: the retrieve methods of the volet (§3.5), by the name a scenario gives them
 METHODS = ("RAD-69", "C-GET", "C-MOVE", "WADO-RS")
+#: what sut.toml [imaging_source] must give for each method
+NEEDS = {"RAD-69": "rad69_url", "C-GET": "aet/host/port", "C-MOVE": "aet/host/port", "WADO-RS": "wado_rs_url"}
 
 
 def _retrieve(
@@ -40,19 +42,21 @@ def _retrieve(
 ) -> RetrieveResult:
     needs = {"RAD-69": source.rad69_url, "C-GET": source.port, "C-MOVE": source.port, "WADO-RS": source.wado_rs_url}
     if not needs.get(method, True):
-        pytest.skip(f"the imaging source under test offers no {method} access (sut.toml)")
+        given = f"sut.toml [imaging_source] gives no {NEEDS[method]}"
+        pytest.skip(f"the imaging source under test offers no {method} access ({given})")
     if method == "RAD-69":
         assert source.rad69_url is not None
         return retrieve_rad69(source.rad69_url, kos, journal=journal, timeout=60)
     host, port = source.host or "127.0.0.1", source.port or 0
     if method == "C-GET":
-        return retrieve_cget(host, port, source.aet, kos, timeout=30)
+        return retrieve_cget(host, port, source.aet, kos, calling_aet=source.move_aet, timeout=30)
     if method == "C-MOVE":
         return retrieve_cmove(
             host,
             port,
             source.aet,
             kos,
+            calling_aet=source.move_aet,
             move_destination=move_destination or source.move_aet,
             store_port=source.move_port,
             timeout=30,

@@ -13,14 +13,18 @@ scenario broke it on purpose (« la fiche du KOS est altérée … »).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from lxml import etree
 from pytest_bdd import given, parsers, then, when
 
 from features.steps.fixtures import (
     REPOSITORY_UID,
     Publication,
+    RegistryEndpoints,
     Scene,
     check_journal,
     new_exam,
@@ -30,12 +34,14 @@ from features.steps.fixtures import (
 )
 from simulators.consumer.client import ConsumerClient
 from simulators.producer.client import ProducerClient
+from xdsi.ebrim import decode as ebdecode
 from xdsi.ebrim import query as ebquery
 from xdsi.messages import examples as ex
-from xdsi.messages import iti18
+from xdsi.messages import iti18, iti41
+from xdsi.messages.wire import from_wire
 from xdsi.model import metadata as md
 from xdsi.model.identifiers import CX, ORDER, ReferenceId
-from xdsi.model.metadata import Code, DocumentEntry
+from xdsi.model.metadata import Code, Document, DocumentEntry
 from xdsi.model.responses import RegistryResponse
 from xdsi.model.retrieve import DocumentRequest
 from xdsi.validation.cda import ReportKeys, report_keys
@@ -150,6 +156,96 @@ def _report_keys(scene: Scene) -> ReportKeys:
     return report_keys(etree.fromstring(scene.report))
 
 
+# ------------------------------------------------------------------------------------ a vendor's producer
+
+#: why the metadata update scenarios cannot run against a producer under test
+FLUX3_SKIP = "its trigger publishes (Flux 1) only: its metadata updates (Flux 3) cannot be driven"
+
+#: seconds the registry simulator is given to journal the ITI-41 it received, once the trigger has finished
+JOURNAL_WAIT = 15.0
+
+
+def vendor_producer(sut: Any | None) -> Any | None:
+    """The producer under test of ``sut.toml`` (an :class:`xdsi.config.Initiator`), or None: our client plays it."""
+    return getattr(sut, "producer", None) if sut is not None else None
+
+
+def _skip_for_vendor_producer(sut: Any | None, what: str) -> None:
+    if vendor_producer(sut) is not None:
+        pytest.skip(f"producer under test (sut.toml [producer]): {what}")
+
+
+def _await_received(scene: Scene, transaction: str, timeout: float) -> None:
+    """Wait until our simulator has journaled a ``transaction`` it received since the scene's mark."""
+    deadline = time.monotonic() + timeout
+    while True:
+        new = scene.journal.exchanges(after_id=scene.mark)
+        if any(e.transaction == transaction and e.direction == "received" for e in new):
+            return
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.2)
+
+
+def _vendor_publish(
+    scene: Scene, initiator: Any, registry: RegistryEndpoints, consumer: ConsumerClient
+) -> RegistryResponse:
+    """Flux 1 by the producer under test: its trigger is run with our registry's ITI-41 URL and the exam's patient
+    and accession number (and modality); the ITI-41 our registry simulator received is read back from the
+    journal and checked (no error finding in the vendor's request nor in our answer); the entries it registered
+    are then found (ITI-18 by accession number) and retrieved (ITI-43), and kept as the scene's publication."""
+    if not getattr(initiator, "trigger", None):
+        pytest.skip("producer under test without a trigger: the scenario cannot ask it to publish this exam")
+    if not registry.simulated:
+        pytest.skip("producer under test: its messages are read back from our registry simulator's journal")
+    exam = scene.need_exam()
+    result = initiator.run(
+        check=False,
+        registry_url=registry.iti41_url,
+        patient_id=exam.patient_id,
+        accession_number=exam.accession_number,
+        modality=exam.modality.code,
+    )
+    said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
+    _await_received(scene, "ITI-41", JOURNAL_WAIT)
+    received = [e for e in check_journal(scene, {"ITI-41"}) if e.direction == "received"]
+    assert received, f"our registry received no ITI-41 from the producer ({said})"
+    raw = from_wire(received[-1].response, received[-1].response_content_type)
+    assert raw.body is not None, f"no answer journaled for the producer's ITI-41 ({said})"
+    response = ebdecode.registry_response(raw.body)
+    scene.response = response
+    if not response.ok:
+        return response
+    found = consumer.find_documents(
+        exam.patient_id, accession_numbers=[exam.accession_number], accession_issuer=exam.accession_issuer
+    )
+    check_journal(scene, {"ITI-18"})
+    entries = list(found.objects.entries)
+    kos = [e for e in entries if e.mime_type == "application/dicom"]
+    reports = [e for e in entries if e.mime_type in ("text/xml", "application/xml")]
+    assert kos and reports, (
+        f"the producer's lot for accession {exam.accession_number} is not registered as a KOS and a report: "
+        f"{[(e.unique_id, e.mime_type) for e in entries]}"
+    )
+    kos_de, cr_de = kos[-1], reports[-1]
+    if "modality" in initiator.placeholders():
+        codes = {c.code for c in kos_de.event_codes if c.scheme == md.DCM}
+        assert exam.modality.code in codes, f"the KOS Fiche's modalities {codes}, not {exam.modality.code}"
+    retrieved = consumer.retrieve(
+        [DocumentRequest(de.repository_unique_id or REPOSITORY_UID, de.unique_id or "") for de in (kos_de, cr_de)]
+    )
+    check_journal(scene, {"ITI-43"})
+    content = {d.document_unique_id: d.content for d in retrieved.documents}
+    assert kos_de.unique_id in content and cr_de.unique_id in content, "the producer's documents cannot be retrieved"
+    kos_bytes, cr_bytes = content[kos_de.unique_id or ""], content[cr_de.unique_id or ""]
+    request = iti41.ProvideAndRegisterRequest(
+        md.RegistryObjects(entries=[kos_de, cr_de]),
+        [Document(kos_de.entry_uuid, kos_bytes), Document(cr_de.entry_uuid, cr_bytes)],
+    )
+    scene.publication = Publication(exam, kos_de.unique_id or "", cr_de.unique_id or "", kos_bytes, cr_bytes, request)
+    return response
+
+
 # --------------------------------------------------------------------------------------------------- given
 
 
@@ -163,25 +259,37 @@ def given_exam(scene: Scene, modality: str) -> None:
 
 
 @given("un lot de documents contenant le KOS et le compte rendu de l'examen")
-def given_lot(scene: Scene) -> None:
-    """Flux 1 of the exam, not yet sent: its KOS and its IMG-CR-IMG report in one submission set."""
-    _ensure_publication(scene)
+def given_lot(scene: Scene, sut: Any | None) -> None:
+    """Flux 1 of the exam, not yet sent: its KOS and its IMG-CR-IMG report in one submission set (with a producer
+    under test, the lot is its own: built when its trigger runs)."""
+    if vendor_producer(sut) is None:
+        _ensure_publication(scene)
 
 
 @given(parsers.parse("la fiche du KOS est altérée : « {alteration} »"))
-def given_alteration(scene: Scene, alteration: str) -> None:
+def given_alteration(scene: Scene, sut: Any | None, alteration: str) -> None:
     """Break the KOS Fiche (DocumentEntry) of the lot (the scenario expects the request to break rules):
     « sans modalité », « sans région anatomique », « modalité hors jeu de valeurs », « Study Instance UID
     différent de celui du KOS », « patient différent de celui du lot », « empreinte SHA-1 fausse »,
-    « type MIME text/plain », « sans typeCode » (``ALTERATIONS``)."""
+    « type MIME text/plain », « sans typeCode » (``ALTERATIONS``). Skipped with a producer under test."""
+    _skip_for_vendor_producer(sut, "a vendor's producer cannot be asked to send a broken lot")
     pub = scene.need_publication()
     ALTERATIONS[alteration](pub.kos_entry, pub)
     scene.faulty_request = True
 
 
 @given("le producteur a publié le KOS et le compte rendu de l'examen")
-def given_published(scene: Scene, producer: ProducerClient) -> None:
-    """Flux 1 → 2 of the exam, accepted by the document sharing manager."""
+def given_published(
+    scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient, request: Any
+) -> None:
+    """Flux 1 → 2 of the exam, accepted by the document sharing manager (by the producer under test when
+    ``sut.toml`` has a ``[producer]``: see :func:`_vendor_publish`)."""
+    initiator = vendor_producer(sut)
+    if initiator is not None:
+        response = _vendor_publish(scene, initiator, registry_endpoints, consumer)
+        assert response.ok, [(e.code, e.context) for e in response.errors]
+        return
+    producer: ProducerClient = request.getfixturevalue("producer")
     _ensure_publication(scene)
     response = _submit(scene, producer)
     assert response.ok, [(e.code, e.context) for e in response.errors]
@@ -201,27 +309,49 @@ def given_kos_obtained(scene: Scene, consumer: ConsumerClient) -> None:
 
 
 @when("le producteur soumet le lot au gestionnaire de partage")
-def when_submit(scene: Scene, producer: ProducerClient) -> None:
-    """Flux 1 (ITI-41, MTOM/XOP) → Flux 2."""
-    _submit(scene, producer)
+def when_submit(
+    scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient, request: Any
+) -> None:
+    """Flux 1 (ITI-41, MTOM/XOP) → Flux 2 (by the producer under test's trigger when ``sut.toml`` has one)."""
+    initiator = vendor_producer(sut)
+    if initiator is not None:
+        _vendor_publish(scene, initiator, registry_endpoints, consumer)
+        return
+    _submit(scene, request.getfixturevalue("producer"))
 
 
 @when(parsers.parse("le producteur soumet le lot au gestionnaire de partage en « {encoding} »"))
-def when_submit_encoding(scene: Scene, producer: ProducerClient, encoding: str) -> None:
-    """Flux 1 with the documents as ``MTOM`` parts or ``base64`` inline."""
+def when_submit_encoding(
+    scene: Scene,
+    sut: Any | None,
+    registry_endpoints: RegistryEndpoints,
+    consumer: ConsumerClient,
+    request: Any,
+    encoding: str,
+) -> None:
+    """Flux 1 with the documents as ``MTOM`` parts or ``base64`` inline (a producer under test chooses its own
+    encoding: its trigger runs the same way for both)."""
     assert encoding in ("MTOM", "base64"), encoding
-    _submit(scene, producer, mtom=encoding == "MTOM")
+    initiator = vendor_producer(sut)
+    if initiator is not None:
+        _vendor_publish(scene, initiator, registry_endpoints, consumer)
+        return
+    _submit(scene, request.getfixturevalue("producer"), mtom=encoding == "MTOM")
 
 
 @when("le producteur soumet à nouveau le même lot")
-def when_submit_again(scene: Scene, producer: ProducerClient) -> None:
-    """Flux 1 of a lot already registered (same uniqueIds)."""
-    _submit(scene, producer)
+def when_submit_again(scene: Scene, sut: Any | None, request: Any) -> None:
+    """Flux 1 of a lot already registered (same uniqueIds). Skipped with a producer under test."""
+    _skip_for_vendor_producer(sut, "a vendor's producer cannot be asked to send the same lot twice")
+    _submit(scene, request.getfixturevalue("producer"))
 
 
 @when(parsers.parse("le producteur fait passer la fiche du KOS du statut « {old} » au statut « {new} »"))
-def when_status(scene: Scene, producer: ProducerClient, consumer: ConsumerClient, old: str, new: str) -> None:
-    """Flux 3 (ITI-57 UpdateAvailabilityStatus) → Flux 4; statuses: Approved, Archived, Deleted, Deprecated."""
+def when_status(scene: Scene, sut: Any | None, request: Any, consumer: ConsumerClient, old: str, new: str) -> None:
+    """Flux 3 (ITI-57 UpdateAvailabilityStatus) → Flux 4; statuses: Approved, Archived, Deleted, Deprecated.
+    Skipped with a producer under test (its trigger publishes only)."""
+    _skip_for_vendor_producer(sut, FLUX3_SKIP)
+    producer: ProducerClient = request.getfixturevalue("producer")
     kos = _registered_kos(scene, consumer, list(STATUSES.values()))
     objects = _update_objects(scene)
     ss = objects.submission_sets[0]
@@ -256,16 +386,21 @@ def _new_version(scene: Scene, producer: ProducerClient, logical_id: str) -> Non
 
 
 @when("le producteur publie une nouvelle version de la fiche du KOS")
-def when_new_version(scene: Scene, producer: ProducerClient, consumer: ConsumerClient) -> None:
-    """Flux 3 (ITI-57): a new version of the KOS Fiche (masked to professionals), previous version 1."""
+def when_new_version(scene: Scene, sut: Any | None, request: Any, consumer: ConsumerClient) -> None:
+    """Flux 3 (ITI-57): a new version of the KOS Fiche (masked to professionals), previous version 1. Skipped
+    with a producer under test (its trigger publishes only)."""
+    _skip_for_vendor_producer(sut, FLUX3_SKIP)
+    producer: ProducerClient = request.getfixturevalue("producer")
     kos = _registered_kos(scene, consumer)
     _new_version(scene, producer, kos.logical_id or kos.entry_uuid)
 
 
 @when("le producteur publie une nouvelle version d'une fiche inconnue du gestionnaire")
-def when_new_version_unknown(scene: Scene, producer: ProducerClient) -> None:
-    """Flux 3 (ITI-57): a new version whose logicalID the manager does not know."""
-    _new_version(scene, producer, ex.entry_uuid("inconnue", new_uid()))
+def when_new_version_unknown(scene: Scene, sut: Any | None, request: Any) -> None:
+    """Flux 3 (ITI-57): a new version whose logicalID the manager does not know. Skipped with a producer under
+    test (its trigger publishes only)."""
+    _skip_for_vendor_producer(sut, FLUX3_SKIP)
+    _new_version(scene, request.getfixturevalue("producer"), ex.entry_uuid("inconnue", new_uid()))
 
 
 @when("le consommateur recherche les documents du patient")
