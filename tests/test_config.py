@@ -156,9 +156,10 @@ def test_presets() -> None:
     producer = load_sut(PRESETS / "producer-trigger.toml")
     assert producer.under_test == ["producer"]
     assert producer.producer is not None
-    assert producer.producer.command(registry_url="http://r/iti41", patient_id="1^^^&2&ISO^NH", accession_number="A 1")[
-        2:
-    ] == ["http://r/iti41", "1^^^&2&ISO^NH", "A 1"]
+    argv = producer.producer.command(
+        registry_url="http://r/iti41", patient_id="1^^^&2&ISO^NH", accession_number="A 1", modality="MR"
+    )
+    assert argv[2:] == ["http://r/iti41", "1^^^&2&ISO^NH", "A 1", "--modality", "MR"]
 
 
 def py(code: str) -> str:
