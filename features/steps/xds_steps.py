@@ -37,7 +37,7 @@ from simulators.producer.client import ProducerClient
 from xdsi.ebrim import decode as ebdecode
 from xdsi.ebrim import query as ebquery
 from xdsi.messages import examples as ex
-from xdsi.messages import iti18, iti41
+from xdsi.messages import iti18, iti41, iti43
 from xdsi.messages.wire import from_wire
 from xdsi.model import metadata as md
 from xdsi.model.identifiers import CX, ORDER, ReferenceId
@@ -246,6 +246,63 @@ def _vendor_publish(
     return response
 
 
+# ------------------------------------------------------------------------------------ a vendor's consumer
+
+#: why a scenario's query cannot be made by a consumer under test
+QUERY_SKIP = "its trigger searches by patient and retrieves by accession number only: it cannot be asked for {what}"
+
+#: the 3.3 criteria a consumer under test's trigger covers (it searches the patient, keeps the accession number's)
+VENDOR_CRITERIA = ("patient seul", "accession number de l'examen")
+
+
+def vendor_consumer(sut: Any | None) -> Any | None:
+    """The consumer under test of ``sut.toml`` (an :class:`xdsi.config.Initiator`), or None: our client plays it."""
+    return getattr(sut, "consumer", None) if sut is not None else None
+
+
+def _skip_for_vendor_consumer(sut: Any | None, what: str) -> None:
+    if vendor_consumer(sut) is not None:
+        pytest.skip("consumer under test (sut.toml [consumer]): " + QUERY_SKIP.format(what=what))
+
+
+def _received_answer(scene: Scene, exchanges: list[Any], transaction: str, said: str) -> Any:
+    """The last ``transaction`` our registry received among ``exchanges``, with its journaled answer parsed."""
+    received = [e for e in exchanges if e.transaction == transaction and e.direction == "received"]
+    assert received, f"our registry received no {transaction} from the consumer ({said})"
+    raw = from_wire(received[-1].response, received[-1].response_content_type)
+    assert raw.body is not None, f"no answer journaled for the consumer's {transaction} ({said})"
+    return raw
+
+
+def _vendor_consume(scene: Scene, initiator: Any, registry: RegistryEndpoints) -> None:
+    """Flux 5 → 6 and 7 → 8 by the consumer under test: its trigger is run with our registry's base URL and the
+    exam's patient and accession number; the ITI-18 and ITI-43 our registry simulator received are read back
+    from the journal and checked (no error finding in the vendor's requests nor in our answers, both Success).
+    The scene keeps the search's entries and the retrieved documents, as our client's steps do."""
+    if not getattr(initiator, "trigger", None):
+        pytest.skip("consumer under test without a trigger: the scenario cannot ask it to search this exam")
+    if not registry.simulated:
+        pytest.skip("consumer under test: its messages are read back from our registry simulator's journal")
+    exam = scene.need_exam()
+    base = registry.iti18_url.removesuffix("/iti18")
+    result = initiator.run(
+        check=False, registry_url=base, patient_id=exam.patient_id, accession_number=exam.accession_number
+    )
+    said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
+    _await_received(scene, "ITI-18", JOURNAL_WAIT)
+    _await_received(scene, "ITI-43", JOURNAL_WAIT)
+    mine = check_journal(scene, {"ITI-18", "ITI-43"})
+    found = ebquery.decode_response(_received_answer(scene, mine, "ITI-18", said).body)
+    assert found.response.ok, f"ITI-18: {[(e.code, e.context) for e in found.response.errors]} ({said})"
+    raw = _received_answer(scene, mine, "ITI-43", said)
+    retrieved = iti43.decode_response(raw.body, raw.attachments)
+    assert retrieved.response.ok, f"ITI-43: {[(e.code, e.context) for e in retrieved.response.errors]} ({said})"
+    assert result.ok, said
+    scene.entries = list(found.objects.entries)
+    scene.retrieved = retrieved
+    scene.response = found.response
+
+
 # --------------------------------------------------------------------------------------------------- given
 
 
@@ -296,8 +353,10 @@ def given_published(
 
 
 @given("le consommateur a obtenu le KOS de l'examen auprès du gestionnaire")
-def given_kos_obtained(scene: Scene, consumer: ConsumerClient) -> None:
-    """Flux 5 → 6 (search by the exam's Study Instance UID) then 7 → 8 (retrieve the KOS), parsed."""
+def given_kos_obtained(scene: Scene, sut: Any | None, consumer: ConsumerClient) -> None:
+    """Flux 5 → 6 (search by the exam's Study Instance UID) then 7 → 8 (retrieve the KOS), parsed. Skipped with a
+    consumer under test."""
+    _skip_for_vendor_consumer(sut, "the KOS by a search by Study Instance UID (3.5 imaging retrievals, 3.6)")
     pub = scene.need_publication()
     _registered_kos(scene, consumer)
     data = _retrieve(scene, consumer, pub.kos_uid)
@@ -404,8 +463,15 @@ def when_new_version_unknown(scene: Scene, sut: Any | None, request: Any) -> Non
 
 
 @when("le consommateur recherche les documents du patient")
-def when_search_patient(scene: Scene, consumer: ConsumerClient) -> None:
-    """Flux 5 (ITI-18 FindDocuments) → Flux 6: the patient's approved documents."""
+def when_search_patient(
+    scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient
+) -> None:
+    """Flux 5 (ITI-18 FindDocuments) → Flux 6: the patient's approved documents (by the consumer under test's
+    trigger when ``sut.toml`` has one: see :func:`_vendor_consume`)."""
+    initiator = vendor_consumer(sut)
+    if initiator is not None:
+        _vendor_consume(scene, initiator, registry_endpoints)
+        return
     _find(scene, consumer)
 
 
@@ -436,31 +502,52 @@ def _criteria(criterion: str, exam: ex.Exam) -> dict[str, object]:
 
 
 @given(parsers.parse("le consommateur recherche les documents du patient avec le critère « {criterion} »"))
+def given_search_criterion(scene: Scene, sut: Any | None, consumer: ConsumerClient, criterion: str) -> None:
+    """Flux 5 → 6 with one criterion of Tableau 13 (see :func:`when_search_criterion`), before a retrieve. With a
+    consumer under test, nothing is sent here: its trigger searches then retrieves at the retrieve step."""
+    if vendor_consumer(sut) is not None:
+        return
+    _find(scene, consumer, **_criteria(criterion, scene.need_exam()))
+
+
 @when(parsers.parse("le consommateur recherche les documents du patient avec le critère « {criterion} »"))
-def when_search_criterion(scene: Scene, consumer: ConsumerClient, criterion: str) -> None:
+def when_search_criterion(
+    scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient, criterion: str
+) -> None:
     """Flux 5 → 6 with one criterion of Tableau 13, taken from the scene's exam: « patient seul », « période de
     l'examen », « modalité de l'examen », « région anatomique de l'examen », « accession number de l'examen »,
     « Study Instance UID de l'examen », « numéro de demande de l'examen »; and criteria the exam does not meet:
     « période antérieure à l'examen », « autre modalité », « autre région anatomique », « accession number
-    d'un autre examen »."""
+    d'un autre examen ». With a consumer under test, its trigger runs for « patient seul » and « accession
+    number de l'examen » (:func:`_vendor_consume`); the other criteria are skipped."""
+    initiator = vendor_consumer(sut)
+    if initiator is not None:
+        if criterion not in VENDOR_CRITERIA:
+            _skip_for_vendor_consumer(sut, f"the criterion « {criterion} »")
+        _vendor_consume(scene, initiator, registry_endpoints)
+        return
     _find(scene, consumer, **_criteria(criterion, scene.need_exam()))
 
 
 @when(parsers.parse("le consommateur recherche les documents de la modalité « {modality} »"))
-def when_search_modality(scene: Scene, consumer: ConsumerClient, modality: str) -> None:
-    """Flux 5 → 6: the patient's documents of one modality (DICOM code)."""
+def when_search_modality(scene: Scene, sut: Any | None, consumer: ConsumerClient, modality: str) -> None:
+    """Flux 5 → 6: the patient's documents of one modality (DICOM code). Skipped with a consumer under test."""
+    _skip_for_vendor_consumer(sut, "a search by modality")
     _find(scene, consumer, modalities=[modality])
 
 
 @when(parsers.parse("le consommateur recherche les documents du patient au statut « {status} »"))
-def when_search_status(scene: Scene, consumer: ConsumerClient, status: str) -> None:
-    """Flux 5 → 6: the patient's documents of one status (Approved, Archived, Deleted, Deprecated)."""
+def when_search_status(scene: Scene, sut: Any | None, consumer: ConsumerClient, status: str) -> None:
+    """Flux 5 → 6: the patient's documents of one status (Approved, Archived, Deleted, Deprecated). Skipped with a
+    consumer under test."""
+    _skip_for_vendor_consumer(sut, "a search by status")
     _find(scene, consumer, statuses=[STATUSES[status]])
 
 
 @when("le consommateur envoie une recherche sans identifiant de patient")
-def when_search_without_patient(scene: Scene, consumer: ConsumerClient) -> None:
-    """Flux 5 without $XDSDocumentEntryPatientId (a required parameter)."""
+def when_search_without_patient(scene: Scene, sut: Any | None, consumer: ConsumerClient) -> None:
+    """Flux 5 without $XDSDocumentEntryPatientId (a required parameter). Skipped with a consumer under test."""
+    _skip_for_vendor_consumer(sut, "a search without patient identifier")
     query = ebquery.AdhocQuery(iti18.FIND_DOCUMENTS, slots=[("$XDSDocumentEntryStatus", [f"('{md.APPROVED}')"])])
     result = consumer.stored_query(query)
     scene.response = result.response
@@ -468,10 +555,7 @@ def when_search_without_patient(scene: Scene, consumer: ConsumerClient) -> None:
     check_journal(scene, {"ITI-18"}, faulty_request=True)
 
 
-@given(parsers.parse("le consommateur récupère le {document} de l'examen"))
-@when(parsers.parse("le consommateur récupère le {document} de l'examen"))
-def when_retrieve(scene: Scene, consumer: ConsumerClient, document: str) -> None:
-    """Flux 7 (ITI-43) → Flux 8: the ``KOS`` or the ``compte rendu`` found by the previous search."""
+def _retrieve_document(scene: Scene, consumer: ConsumerClient, document: str) -> None:
     pub = scene.need_publication()
     unique_id = {"KOS": pub.kos_uid, "compte rendu": pub.report_uid}[document]
     data = _retrieve(scene, consumer, unique_id)
@@ -481,9 +565,37 @@ def when_retrieve(scene: Scene, consumer: ConsumerClient, document: str) -> None
         scene.report = data
 
 
+@given(parsers.parse("le consommateur récupère le {document} de l'examen"))
+def given_retrieve(scene: Scene, sut: Any | None, consumer: ConsumerClient, document: str) -> None:
+    """Flux 7 (ITI-43) → Flux 8 before a search by a key read in the document (3.7). Skipped with a consumer
+    under test."""
+    _skip_for_vendor_consumer(sut, "a search by a key read in the retrieved document")
+    _retrieve_document(scene, consumer, document)
+
+
+@when(parsers.parse("le consommateur récupère le {document} de l'examen"))
+def when_retrieve(
+    scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient, document: str
+) -> None:
+    """Flux 7 (ITI-43) → Flux 8: the ``KOS`` or the ``compte rendu`` found by the previous search. With a consumer
+    under test, its trigger searches the patient then retrieves the exam's documents (:func:`_vendor_consume`);
+    the last response is then its retrieve's."""
+    initiator = vendor_consumer(sut)
+    if initiator is None:
+        _retrieve_document(scene, consumer, document)
+        return
+    if scene.entries or scene.kos is not None or scene.report is not None:
+        _skip_for_vendor_consumer(sut, "a search by a key read in the retrieved documents")
+    _vendor_consume(scene, initiator, registry_endpoints)
+    assert scene.retrieved is not None
+    scene.response = scene.retrieved.response
+
+
 @when("le consommateur demande un document inconnu du gestionnaire")
-def when_retrieve_unknown(scene: Scene, consumer: ConsumerClient) -> None:
-    """Flux 7 for a uniqueId nobody registered (to the repository of the last search, else ours)."""
+def when_retrieve_unknown(scene: Scene, sut: Any | None, consumer: ConsumerClient) -> None:
+    """Flux 7 for a uniqueId nobody registered (to the repository of the last search, else ours). Skipped with a
+    consumer under test."""
+    _skip_for_vendor_consumer(sut, "a retrieve of an unknown document")
     repository = next((e.repository_unique_id for e in scene.entries if e.repository_unique_id), REPOSITORY_UID)
     scene.retrieved = consumer.retrieve([DocumentRequest(repository, new_uid())])
     scene.response = scene.retrieved.response
@@ -506,8 +618,10 @@ def _search_by_key(scene: Scene, consumer: ConsumerClient, key: str, keys: Repor
 
 
 @when(parsers.parse("le consommateur recherche les documents de l'examen par « {key} » lu dans le KOS"))
-def when_search_from_kos(scene: Scene, consumer: ConsumerClient, key: str) -> None:
-    """Flux 5 → 6 by a key read in the KOS: ``accession number``, ``Study Instance UID``, ``numéro de demande``."""
+def when_search_from_kos(scene: Scene, sut: Any | None, consumer: ConsumerClient, key: str) -> None:
+    """Flux 5 → 6 by a key read in the KOS: ``accession number``, ``Study Instance UID``, ``numéro de demande``.
+    Skipped with a consumer under test."""
+    _skip_for_vendor_consumer(sut, "a search by a key read in the KOS")
     kos = scene.kos
     assert kos is not None, "no KOS retrieved"
     accession, issuer = kos.accession_numbers[0] if kos.accession_numbers else ("", "")
@@ -519,9 +633,10 @@ def when_search_from_kos(scene: Scene, consumer: ConsumerClient, key: str) -> No
 
 
 @when(parsers.parse("le consommateur recherche les documents de l'examen par « {key} » lu dans le compte rendu"))
-def when_search_from_report(scene: Scene, consumer: ConsumerClient, key: str) -> None:
+def when_search_from_report(scene: Scene, sut: Any | None, consumer: ConsumerClient, key: str) -> None:
     """Flux 5 → 6 by a key read in the IMG-CR-IMG (``report_keys``): ``accession number``,
-    ``Study Instance UID``, ``numéro de demande``."""
+    ``Study Instance UID``, ``numéro de demande``. Skipped with a consumer under test."""
+    _skip_for_vendor_consumer(sut, "a search by a key read in the report")
     _search_by_key(scene, consumer, key, _report_keys(scene))
 
 
