@@ -1,18 +1,24 @@
 """Play a vendor's document consumer for `tox -e consumer`: find and retrieve the documents of an exam.
 
     python tools/vendor_consumer.py REGISTRY_URL PATIENT_ID ACCESSION_NUMBER [--timeout S]
+    python tools/vendor_consumer.py REGISTRY_URL PATIENT_ID --every S [--for S]
 
 Searches the patient's approved documents (Flux 5, ITI-18 FindDocuments on ``REGISTRY_URL/iti18``), then
 retrieves (Flux 7, ITI-43 on ``REGISTRY_URL/iti43``) in one request every document found whose referenceIdList
 carries the accession number, with our consumer client. Exit 0 when at least one document was retrieved, 1
 otherwise, 2 on a usage or transport error. It is what `presets/consumer-trigger.toml` runs as the consumer's
 trigger.
+
+With ``--every S`` it plays a consumer without trigger (`presets/consumer-awaited.toml`), a viewer opening each
+new exam of the patient: every S seconds it searches the patient's documents and retrieves those whose
+accession number it has not seen yet, until ``--for`` seconds have passed.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,42 +37,67 @@ def carries_accession(reference_ids: list[str], accession_number: str) -> bool:
     return False
 
 
+def consume(client: ConsumerClient, patient_id: str, accession: str | None, seen: set[str]) -> int:
+    """Search the patient's documents, retrieve those of ``accession`` (None: those of every accession number
+    not in ``seen``, which is then updated). 0 when documents were retrieved, 1 otherwise."""
+    found = client.find_documents(patient_id)
+    if not found.response.ok:
+        print(f"vendor_consumer: search refused: {found.response.status}", file=sys.stderr)
+        for error in found.response.errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
+    if accession is not None:
+        wanted = [e for e in found.objects.entries if carries_accession(list(e.reference_ids), accession)]
+    else:
+        wanted = [e for e in found.objects.entries if not accessions(e.reference_ids) <= seen]
+        for e in wanted:
+            seen.update(accessions(e.reference_ids))
+    if not wanted:
+        print(f"vendor_consumer: no new document among {len(found.objects.entries)}", flush=True)
+        return 1
+    retrieved = client.retrieve([DocumentRequest(e.repository_unique_id or "", e.unique_id or "") for e in wanted])
+    for error in retrieved.response.errors:
+        print(f"  {error}", file=sys.stderr)
+    print(
+        f"vendor_consumer: {len(wanted)} found, {len(retrieved.documents)} retrieved ({retrieved.response.status})",
+        flush=True,
+    )
+    return 0 if retrieved.documents else 1
+
+
+def accessions(reference_ids: list[str]) -> set[str]:
+    """The accession numbers among ``reference_ids`` (CXi values)."""
+    return {ref.id for ref in map(ReferenceId.parse, reference_ids) if ref.type == ACCESSION}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("registry_url", help="the registry's base URL (its ITI-18 and ITI-43 endpoints under it)")
     parser.add_argument("patient_id", help="the patient's identifier (a CX: INS^^^&OID&ISO^NH)")
-    parser.add_argument("accession_number")
+    parser.add_argument("accession_number", nargs="?", help="required unless --every")
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--every", type=float, help="search every S seconds, retrieve what is new (no trigger)")
+    parser.add_argument("--for", dest="for_seconds", type=float, default=600.0, help="with --every: stop after S s")
     args = parser.parse_args(argv)
-    if not args.patient_id.strip() or not args.accession_number.strip():
+    accession = (args.accession_number or "").strip() or None
+    if not args.patient_id.strip() or (accession is None and args.every is None):
         print("vendor_consumer: empty patient id or accession number", file=sys.stderr)
         return 2
     base = args.registry_url.rstrip("/")
-    accession = args.accession_number.strip()
-    try:
-        with ConsumerClient(f"{base}/iti18", timeout=args.timeout, retrieve_url=f"{base}/iti43") as client:
-            found = client.find_documents(args.patient_id.strip())
-            if not found.response.ok:
-                print(f"vendor_consumer: search refused: {found.response.status}", file=sys.stderr)
-                for error in found.response.errors:
-                    print(f"  {error}", file=sys.stderr)
-                return 1
-            wanted = [e for e in found.objects.entries if carries_accession(list(e.reference_ids), accession)]
-            if not wanted:
-                print(f"vendor_consumer: no document of accession {accession} among {len(found.objects.entries)}")
-                return 1
-            requests = [DocumentRequest(e.repository_unique_id or "", e.unique_id or "") for e in wanted]
-            retrieved = client.retrieve(requests)
-    except TransportError as exc:
-        print(f"vendor_consumer: {exc}", file=sys.stderr)
-        return 2
-    for error in retrieved.response.errors:
-        print(f"  {error}", file=sys.stderr)
-    print(
-        f"vendor_consumer: accession {accession}: {len(wanted)} found, {len(retrieved.documents)} retrieved "
-        f"({retrieved.response.status})"
-    )
-    return 0 if retrieved.documents else 1
+    deadline = time.monotonic() + (args.for_seconds if args.every is not None else 0)
+    seen: set[str] = set()
+    while True:
+        try:
+            with ConsumerClient(f"{base}/iti18", timeout=args.timeout, retrieve_url=f"{base}/iti43") as client:
+                status = consume(client, args.patient_id.strip(), accession, seen)
+        except TransportError as exc:
+            print(f"vendor_consumer: {exc}", file=sys.stderr)
+            status = 2
+        if args.every is None:
+            return status
+        if time.monotonic() >= deadline:
+            return 0
+        time.sleep(args.every)
 
 
 if __name__ == "__main__":

@@ -2,19 +2,26 @@
 
     python tools/vendor_producer.py REGISTRY_ITI41_URL PATIENT_ID ACCESSION_NUMBER [--modality CT] [--inline]
         [--timeout S]
+    python tools/vendor_producer.py REGISTRY_ITI41_URL PATIENT_ID [PREFIX] --every S [--for S] ...
 
 Builds the example exam (a KOS and its report, xdsi.messages.examples) for the given patient (an INS, or a
 CX ``INS^^^&OID&ISO^NH`` whose first component is taken), accession number and modality (a DICOM code, CT by
 default), its Study Instance UID derived from the accession number, and submits it (Flux 1,
 ITI-41) with our producer client. Exit 0 when the registry answers Success, 1 when it refuses, 2 on a usage
 or transport error. It is what `presets/producer-trigger.toml` runs as the producer's trigger.
+
+With ``--every S`` it plays a producer without trigger (`presets/producer-awaited.toml`): it publishes a new
+exam of the patient (accession number PREFIX, ``ACCV`` by default, + the process id + a counter) every S
+seconds, whatever the registry answers (connection refused included), until ``--for`` seconds have passed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -40,33 +47,55 @@ def exam_for(patient_id: str, accession_number: str, modality: str = "CT") -> ex
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("registry_url", help="the registry's ITI-41 endpoint")
-    parser.add_argument("patient_id")
-    parser.add_argument("accession_number")
-    parser.add_argument("--modality", default="CT", help="the exam's modality, a DICOM code (default CT)")
-    parser.add_argument("--inline", action="store_true", help="documents inline in base64 instead of MTOM/XOP")
-    parser.add_argument("--timeout", type=float, default=30.0)
-    args = parser.parse_args(argv)
-    try:
-        exam = exam_for(args.patient_id, args.accession_number, args.modality)
-    except ValueError as exc:
-        print(f"vendor_producer: {exc}", file=sys.stderr)
-        return 2
+def publish(url: str, exam: examples.Exam, inline: bool, timeout: float) -> int:
+    """Submit the exam's lot: 0 when the registry answers Success, 1 when it refuses, 2 on a transport error."""
     objects, documents = examples.flux1(exam)
     try:
-        with ProducerClient(args.registry_url, timeout=args.timeout) as client:
+        with ProducerClient(url, timeout=timeout) as client:
             response, _ = client.provide_and_register(
-                iti41.ProvideAndRegisterRequest(objects, documents), mtom=not args.inline
+                iti41.ProvideAndRegisterRequest(objects, documents), mtom=not inline
             )
     except TransportError as exc:
         print(f"vendor_producer: {exc}", file=sys.stderr)
         return 2
-    print(f"vendor_producer: study {exam.study_uid} accession {exam.accession_number}: {response.status}")
+    print(f"vendor_producer: study {exam.study_uid} accession {exam.accession_number}: {response.status}", flush=True)
     for error in response.errors:
         print(f"  {error}", file=sys.stderr)
     return 0 if response.ok else 1
+
+
+def publish_every(args: argparse.Namespace) -> int:
+    """On its own (no trigger): a new exam of the patient every ``--every`` seconds, for ``--for`` seconds."""
+    deadline = time.monotonic() + args.for_seconds
+    n = 0
+    while time.monotonic() < deadline:
+        n += 1
+        accession = f"{args.accession_number or 'ACCV'}{os.getpid()}N{n}"
+        publish(args.registry_url, exam_for(args.patient_id, accession, args.modality), args.inline, args.timeout)
+        time.sleep(args.every)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("registry_url", help="the registry's ITI-41 endpoint")
+    parser.add_argument("patient_id")
+    parser.add_argument("accession_number", nargs="?", help="required unless --every (then: a prefix)")
+    parser.add_argument("--modality", default="CT", help="the exam's modality, a DICOM code (default CT)")
+    parser.add_argument("--inline", action="store_true", help="documents inline in base64 instead of MTOM/XOP")
+    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--every", type=float, help="publish a new exam every S seconds (a producer without trigger)")
+    parser.add_argument("--for", dest="for_seconds", type=float, default=600.0, help="with --every: stop after S s")
+    args = parser.parse_args(argv)
+    try:
+        if args.every is not None:
+            exam_for(args.patient_id, "ACC", args.modality)  # the patient and modality are usable
+            return publish_every(args)
+        exam = exam_for(args.patient_id, args.accession_number or "", args.modality)
+    except ValueError as exc:
+        print(f"vendor_producer: {exc}", file=sys.stderr)
+        return 2
+    return publish(args.registry_url, exam, args.inline, args.timeout)
 
 
 if __name__ == "__main__":

@@ -136,7 +136,9 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Journal:
 def registry_endpoints(
     sut: Any | None, journal: Journal, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RegistryEndpoints]:
-    """The registry under test, or our simulator on a free loopback port (started once)."""
+    """The registry under test, or our simulator (started once) on ``[harness] host`` and ``registry_port`` (a free
+    loopback port by default: an initiator under test without a trigger is configured with a fixed one), its
+    store ``[harness] store`` (a fresh SQLite file by default)."""
     vendor = getattr(sut, "registry", None) if sut is not None else None
     if vendor is not None:
         yield RegistryEndpoints(vendor.iti41_url, vendor.iti57_url, vendor.iti18_url, vendor.iti43_url, False)
@@ -144,9 +146,11 @@ def registry_endpoints(
     from simulators.registry.registry import Registry
     from simulators.registry.server import create_app, start_in_thread
 
-    store = tmp_path_factory.mktemp("registry") / "registry.sqlite"
-    registry = Registry(f"sqlite:///{store}", repository_unique_id=REPOSITORY_UID)
-    server = start_in_thread(create_app(registry, journal=journal))
+    harness = getattr(sut, "harness", None)
+    store = getattr(harness, "store", None) or f"sqlite:///{tmp_path_factory.mktemp('registry') / 'registry.sqlite'}"
+    registry = Registry(store, repository_unique_id=REPOSITORY_UID)
+    host, port = getattr(harness, "host", "127.0.0.1"), int(getattr(harness, "registry_port", 0) or 0)
+    server = start_in_thread(create_app(registry, journal=journal), host=host, port=port)
     try:
         url = server.url
         yield RegistryEndpoints(f"{url}/iti41", f"{url}/iti57", f"{url}/iti18", f"{url}/iti43", True)
@@ -288,6 +292,8 @@ class Scene:
     journal: Journal
     #: the id of the last journal record already checked
     mark: int = 0
+    #: the id of the last journal record before the scenario began
+    start: int = 0
     exam: ex.Exam | None = None
     #: the study of the exam when the imaging source holds its images
     study: StudyInfo | None = None
@@ -317,7 +323,8 @@ class Scene:
 @pytest.fixture
 def scene(journal: Journal) -> Scene:
     """The scene of one scenario; the journal records before it are not its own."""
-    return Scene(journal, mark=journal.last_id())
+    last = journal.last_id()
+    return Scene(journal, mark=last, start=last)
 
 
 def new_exam(modality: str = "CT") -> ex.Exam:

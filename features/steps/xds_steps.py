@@ -13,9 +13,11 @@ scenario broke it on purpose (« la fiche du KOS est altérée … »).
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from lxml import etree
@@ -36,15 +38,18 @@ from simulators.consumer.client import ConsumerClient
 from simulators.producer.client import ProducerClient
 from xdsi.ebrim import decode as ebdecode
 from xdsi.ebrim import query as ebquery
+from xdsi.journal import Exchange
 from xdsi.messages import examples as ex
 from xdsi.messages import iti18, iti41, iti43
 from xdsi.messages.wire import from_wire
 from xdsi.model import metadata as md
-from xdsi.model.identifiers import CX, ORDER, ReferenceId
+from xdsi.model.identifiers import ACCESSION, CX, ORDER, ReferenceId
 from xdsi.model.metadata import Code, Document, DocumentEntry
 from xdsi.model.responses import RegistryResponse
 from xdsi.model.retrieve import DocumentRequest
 from xdsi.validation.cda import ReportKeys, report_keys
+
+T = TypeVar("T")
 
 #: the statuses of a Fiche, by the short name a scenario gives them
 STATUSES = {"Approved": md.APPROVED, "Deprecated": md.DEPRECATED, "Archived": md.ARCHIVED, "Deleted": md.DELETED}
@@ -159,7 +164,7 @@ def _report_keys(scene: Scene) -> ReportKeys:
 # ------------------------------------------------------------------------------------ a vendor's producer
 
 #: why the metadata update scenarios cannot run against a producer under test
-FLUX3_SKIP = "its trigger publishes (Flux 1) only: its metadata updates (Flux 3) cannot be driven"
+FLUX3_SKIP = "it publishes (Flux 1) on its own or by its trigger: its metadata updates (Flux 3) cannot be driven"
 
 #: seconds the registry simulator is given to journal the ITI-41 it received, once the trigger has finished
 JOURNAL_WAIT = 15.0
@@ -175,60 +180,133 @@ def _skip_for_vendor_producer(sut: Any | None, what: str) -> None:
         pytest.skip(f"producer under test (sut.toml [producer]): {what}")
 
 
-def _await_received(scene: Scene, transaction: str, timeout: float) -> None:
-    """Wait until our simulator has journaled a ``transaction`` it received since the scene's mark."""
+def _received(scene: Scene, transaction: str) -> list[Exchange]:
+    """The ``transaction`` requests our simulators received since the scenario began, oldest first."""
+    return [
+        e
+        for e in scene.journal.exchanges(after_id=scene.start)
+        if e.transaction == transaction and e.direction == "received"
+    ]
+
+
+def _await(find: Callable[[], T | None], timeout: float) -> T | None:
+    """Poll ``find`` until it gives something, for at most ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        new = scene.journal.exchanges(after_id=scene.mark)
-        if any(e.transaction == transaction and e.direction == "received" for e in new):
-            return
-        if time.monotonic() >= deadline:
-            return
+        found = find()
+        if found is not None or time.monotonic() >= deadline:
+            return found
         time.sleep(0.2)
 
 
+def _announce(request: pytest.FixtureRequest, text: str) -> None:
+    """Tell the person running the suite what the scenario waits for (an initiator under test without trigger)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        reporter.ensure_newline()
+        reporter.write_line(f"⏳ {text}", yellow=True)
+
+
+def _answer(exchange: Exchange, who: str, said: str) -> Any:
+    """The journaled answer of a request ``who`` sent us, read back from the wire."""
+    raw = from_wire(exchange.response, exchange.response_content_type)
+    assert raw.body is not None, f"no answer journaled for the {who}'s {exchange.transaction} ({said})"
+    return raw
+
+
+def _kos_accession(exchange: Exchange) -> tuple[str, ReferenceId] | None:
+    """The patient id and the accession number of the KOS Fiche of a received ITI-41 (None if it has none)."""
+    try:
+        raw = from_wire(exchange.request, exchange.request_content_type)
+        objects = iti41.decode_request(raw.body if raw.body is not None else raw.xml_root, raw.attachments).objects
+    except Exception:  # an unreadable lot has no accession number: the journal's findings say why
+        return None
+    for de in objects.entries:
+        if de.mime_type != "application/dicom":
+            continue
+        refs = [ReferenceId.parse(r) for r in de.reference_ids]
+        accession = next((r for r in refs if r.type == ACCESSION and r.id), None)
+        if accession is not None and de.patient_id:
+            return de.patient_id, accession
+    return None
+
+
 def _vendor_publish(
-    scene: Scene, initiator: Any, registry: RegistryEndpoints, consumer: ConsumerClient
+    request: pytest.FixtureRequest,
+    scene: Scene,
+    initiator: Any,
+    registry: RegistryEndpoints,
+    consumer: ConsumerClient,
 ) -> RegistryResponse:
-    """Flux 1 by the producer under test: its trigger is run with our registry's ITI-41 URL and the exam's patient
-    and accession number (and modality); the ITI-41 our registry simulator received is read back from the
-    journal and checked (no error finding in the vendor's request nor in our answer); the entries it registered
-    are then found (ITI-18 by accession number) and retrieved (ITI-43), and kept as the scene's publication."""
-    if not getattr(initiator, "trigger", None):
-        pytest.skip("producer under test without a trigger: the scenario cannot ask it to publish this exam")
+    """Flux 1 by the producer under test. With a trigger, it is run with our registry's ITI-41 URL and the exam's
+    patient and accession number (and modality), and the scenario looks for the ITI-41 of that accession number.
+    Without one, the scenario awaits (``wait_seconds``) the first lot with a KOS Fiche the producer sends our
+    registry simulator, and takes the exam's patient and accession number from that Fiche. The ITI-41 is read
+    back from the journal and checked (no error finding in the vendor's request nor in our answer); the entries
+    it registered are then found (ITI-18 by accession number) and retrieved (ITI-43), and kept as the scene's
+    publication."""
     if not registry.simulated:
         pytest.skip("producer under test: its messages are read back from our registry simulator's journal")
     exam = scene.need_exam()
-    result = initiator.run(
-        check=False,
-        registry_url=registry.iti41_url,
-        patient_id=exam.patient_id,
-        accession_number=exam.accession_number,
-        modality=exam.modality.code,
+    if initiator.trigger:
+        result = initiator.run(
+            check=False,
+            registry_url=registry.iti41_url,
+            patient_id=exam.patient_id,
+            accession_number=exam.accession_number,
+            modality=exam.modality.code,
+        )
+        said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
+        wanted, timeout = exam.accession_number, JOURNAL_WAIT
+    else:
+        said = f"no trigger: awaited {initiator.wait_seconds:g} s (sut.toml [producer] wait_seconds)"
+        wanted, timeout = None, initiator.wait_seconds
+        _announce(request, f"waiting up to {timeout:g} s for the producer under test to send a lot with a KOS and "
+                  f"its report (ITI-41) to {registry.iti41_url}")  # fmt: skip
+
+    def lot() -> tuple[Exchange, str, ReferenceId] | None:
+        for e in _received(scene, "ITI-41"):
+            keys = _kos_accession(e)
+            if keys is not None and (wanted is None or keys[1].id == wanted):
+                return e, *keys
+        return None
+
+    got = _await(lot, timeout)
+    assert got is not None, (
+        f"our registry at {registry.iti41_url} received no ITI-41 with a KOS Fiche"
+        + (f" of accession number {wanted}" if wanted else "")
+        + f" from the producer ({said}); ITI-41 received: {len(_received(scene, 'ITI-41'))}"
     )
-    said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
-    _await_received(scene, "ITI-41", JOURNAL_WAIT)
-    received = [e for e in check_journal(scene, {"ITI-41"}) if e.direction == "received"]
-    assert received, f"our registry received no ITI-41 from the producer ({said})"
-    raw = from_wire(received[-1].response, received[-1].response_content_type)
-    assert raw.body is not None, f"no answer journaled for the producer's ITI-41 ({said})"
-    response = ebdecode.registry_response(raw.body)
+    exchange, patient_id, accession = got
+    check_journal(scene, {"ITI-41"})
+    response = ebdecode.registry_response(_answer(exchange, "producer", said).body)
+    if not initiator.trigger:  # the exam is the one the producer chose
+        exam = dataclasses.replace(
+            exam,
+            patient_ins=CX.parse(patient_id).id,
+            accession_number=accession.id,
+            accession_issuer=accession.authority or exam.accession_issuer,
+        )
+        scene.exam = exam
     scene.response = response
     if not response.ok:
         return response
     found = consumer.find_documents(
-        exam.patient_id, accession_numbers=[exam.accession_number], accession_issuer=exam.accession_issuer
+        patient_id, accession_numbers=[accession.id], accession_issuer=accession.authority or exam.accession_issuer
     )
     check_journal(scene, {"ITI-18"})
     entries = list(found.objects.entries)
     kos = [e for e in entries if e.mime_type == "application/dicom"]
     reports = [e for e in entries if e.mime_type in ("text/xml", "application/xml")]
     assert kos and reports, (
-        f"the producer's lot for accession {exam.accession_number} is not registered as a KOS and a report: "
+        f"the producer's lot for accession {accession.id} is not registered as a KOS and a report: "
         f"{[(e.unique_id, e.mime_type) for e in entries]}"
     )
     kos_de, cr_de = kos[-1], reports[-1]
-    if "modality" in initiator.placeholders():
+    if initiator.trigger and "modality" in initiator.placeholders():
         codes = {c.code for c in kos_de.event_codes if c.scheme == md.DCM}
         assert exam.modality.code in codes, f"the KOS Fiche's modalities {codes}, not {exam.modality.code}"
     retrieved = consumer.retrieve(
@@ -238,18 +316,18 @@ def _vendor_publish(
     content = {d.document_unique_id: d.content for d in retrieved.documents}
     assert kos_de.unique_id in content and cr_de.unique_id in content, "the producer's documents cannot be retrieved"
     kos_bytes, cr_bytes = content[kos_de.unique_id or ""], content[cr_de.unique_id or ""]
-    request = iti41.ProvideAndRegisterRequest(
+    request_ = iti41.ProvideAndRegisterRequest(
         md.RegistryObjects(entries=[kos_de, cr_de]),
         [Document(kos_de.entry_uuid, kos_bytes), Document(cr_de.entry_uuid, cr_bytes)],
     )
-    scene.publication = Publication(exam, kos_de.unique_id or "", cr_de.unique_id or "", kos_bytes, cr_bytes, request)
+    scene.publication = Publication(exam, kos_de.unique_id or "", cr_de.unique_id or "", kos_bytes, cr_bytes, request_)
     return response
 
 
 # ------------------------------------------------------------------------------------ a vendor's consumer
 
 #: why a scenario's query cannot be made by a consumer under test
-QUERY_SKIP = "its trigger searches by patient and retrieves by accession number only: it cannot be asked for {what}"
+QUERY_SKIP = "it searches the patient and retrieves an exam (triggered or awaited) only: it cannot be asked for {what}"
 
 #: the 3.3 criteria a consumer under test's trigger covers (it searches the patient, keeps the accession number's)
 VENDOR_CRITERIA = ("patient seul", "accession number de l'examen")
@@ -265,39 +343,80 @@ def _skip_for_vendor_consumer(sut: Any | None, what: str) -> None:
         pytest.skip("consumer under test (sut.toml [consumer]): " + QUERY_SKIP.format(what=what))
 
 
-def _received_answer(scene: Scene, exchanges: list[Any], transaction: str, said: str) -> Any:
-    """The last ``transaction`` our registry received among ``exchanges``, with its journaled answer parsed."""
-    received = [e for e in exchanges if e.transaction == transaction and e.direction == "received"]
-    assert received, f"our registry received no {transaction} from the consumer ({said})"
-    raw = from_wire(received[-1].response, received[-1].response_content_type)
-    assert raw.body is not None, f"no answer journaled for the consumer's {transaction} ({said})"
-    return raw
+def _search_and_retrieve(scene: Scene, accession_number: str) -> tuple[Exchange, Exchange] | None:
+    """The first ITI-18 our registry received since the scenario began whose answer lists a Fiche of
+    ``accession_number``, with the first ITI-43 received after it that asks for one of the documents found."""
+    retrieves = _received(scene, "ITI-43")
+    for search in _received(scene, "ITI-18"):
+        try:
+            found = ebquery.decode_response(from_wire(search.response, search.response_content_type).body)
+        except Exception:  # an unreadable answer lists nothing: the journal's findings say why
+            continue
+        ids = {e.unique_id for e in found.objects.entries if carries_accession(e, accession_number)}
+        for retrieve in (r for r in retrieves if (r.id or 0) > (search.id or 0)):
+            try:
+                asked = iti43.decode_request(from_wire(retrieve.request, retrieve.request_content_type).body)
+            except Exception:  # an unreadable request asks for nothing
+                continue
+            if ids & {d.document_unique_id for d in asked}:
+                return search, retrieve
+    return None
 
 
-def _vendor_consume(scene: Scene, initiator: Any, registry: RegistryEndpoints) -> None:
-    """Flux 5 → 6 and 7 → 8 by the consumer under test: its trigger is run with our registry's base URL and the
-    exam's patient and accession number; the ITI-18 and ITI-43 our registry simulator received are read back
-    from the journal and checked (no error finding in the vendor's requests nor in our answers, both Success).
-    The scene keeps the search's entries and the retrieved documents, as our client's steps do."""
-    if not getattr(initiator, "trigger", None):
-        pytest.skip("consumer under test without a trigger: the scenario cannot ask it to search this exam")
+def carries_accession(entry: DocumentEntry, accession_number: str) -> bool:
+    """The Fiche's referenceIdList carries ``accession_number`` typed as an accession number."""
+    return any(
+        ref.id == accession_number and ref.type == ACCESSION for ref in map(ReferenceId.parse, entry.reference_ids)
+    )
+
+
+def _received_summary(scene: Scene) -> str:
+    parts = []
+    for e in _received(scene, "ITI-18") + _received(scene, "ITI-43"):
+        status = "no answer" if e.error else f"HTTP {e.http_status}"
+        parts.append(f"{e.transaction} #{e.id} {status}{': ' + e.error if e.error else ''}")
+    return "; ".join(parts) or "nothing"
+
+
+def _vendor_consume(request: pytest.FixtureRequest, scene: Scene, initiator: Any, registry: RegistryEndpoints) -> None:
+    """Flux 5 → 6 and 7 → 8 by the consumer under test: it searches the patient's documents then retrieves the
+    exam's. With a trigger, it is run with our registry's base URL and the exam's patient and accession number;
+    without one, the scenario awaits (``wait_seconds``) the consumer's requests. The scenario looks for an ITI-18
+    whose answer lists the exam's Fiches followed by an ITI-43 asking for one of them; the requests our registry
+    simulator received are read back from the journal and checked (no error finding in the vendor's requests
+    nor in our answers, both Success). The scene keeps the search's entries and the retrieved documents, as our
+    client's steps do."""
     if not registry.simulated:
         pytest.skip("consumer under test: its messages are read back from our registry simulator's journal")
     exam = scene.need_exam()
     base = registry.iti18_url.removesuffix("/iti18")
-    result = initiator.run(
-        check=False, registry_url=base, patient_id=exam.patient_id, accession_number=exam.accession_number
+    result = None
+    if initiator.trigger:
+        result = initiator.run(
+            check=False, registry_url=base, patient_id=exam.patient_id, accession_number=exam.accession_number
+        )
+        said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
+        timeout = JOURNAL_WAIT
+    else:
+        said = f"no trigger: awaited {initiator.wait_seconds:g} s (sut.toml [consumer] wait_seconds)"
+        timeout = initiator.wait_seconds
+        _announce(request, f"waiting up to {timeout:g} s for the consumer under test to search the documents of "
+                  f"patient {exam.patient_id} ({registry.iti18_url}) and retrieve those of accession number "
+                  f"{exam.accession_number} ({base}/iti43)")  # fmt: skip
+    got = _await(lambda: _search_and_retrieve(scene, exam.accession_number), timeout)
+    assert got is not None, (
+        f"our registry received no search (ITI-18) answered with the Fiches of accession number "
+        f"{exam.accession_number} followed by a retrieve (ITI-43) of one of them ({said}); received: "
+        + _received_summary(scene)
     )
-    said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
-    _await_received(scene, "ITI-18", JOURNAL_WAIT)
-    _await_received(scene, "ITI-43", JOURNAL_WAIT)
-    mine = check_journal(scene, {"ITI-18", "ITI-43"})
-    found = ebquery.decode_response(_received_answer(scene, mine, "ITI-18", said).body)
+    search, retrieve = got
+    check_journal(scene, {"ITI-18", "ITI-43"})
+    found = ebquery.decode_response(_answer(search, "consumer", said).body)
     assert found.response.ok, f"ITI-18: {[(e.code, e.context) for e in found.response.errors]} ({said})"
-    raw = _received_answer(scene, mine, "ITI-43", said)
+    raw = _answer(retrieve, "consumer", said)
     retrieved = iti43.decode_response(raw.body, raw.attachments)
     assert retrieved.response.ok, f"ITI-43: {[(e.code, e.context) for e in retrieved.response.errors]} ({said})"
-    assert result.ok, said
+    assert result is None or result.ok, said
     scene.entries = list(found.objects.entries)
     scene.retrieved = retrieved
     scene.response = found.response
@@ -318,7 +437,7 @@ def given_exam(scene: Scene, modality: str) -> None:
 @given("un lot de documents contenant le KOS et le compte rendu de l'examen")
 def given_lot(scene: Scene, sut: Any | None) -> None:
     """Flux 1 of the exam, not yet sent: its KOS and its IMG-CR-IMG report in one submission set (with a producer
-    under test, the lot is its own: built when its trigger runs)."""
+    under test, the lot is its own: sent when its trigger runs, or awaited)."""
     if vendor_producer(sut) is None:
         _ensure_publication(scene)
 
@@ -343,7 +462,7 @@ def given_published(
     ``sut.toml`` has a ``[producer]``: see :func:`_vendor_publish`)."""
     initiator = vendor_producer(sut)
     if initiator is not None:
-        response = _vendor_publish(scene, initiator, registry_endpoints, consumer)
+        response = _vendor_publish(request, scene, initiator, registry_endpoints, consumer)
         assert response.ok, [(e.code, e.context) for e in response.errors]
         return
     producer: ProducerClient = request.getfixturevalue("producer")
@@ -371,10 +490,11 @@ def given_kos_obtained(scene: Scene, sut: Any | None, consumer: ConsumerClient) 
 def when_submit(
     scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient, request: Any
 ) -> None:
-    """Flux 1 (ITI-41, MTOM/XOP) → Flux 2 (by the producer under test's trigger when ``sut.toml`` has one)."""
+    """Flux 1 (ITI-41, MTOM/XOP) → Flux 2 (by the producer under test when ``sut.toml`` has one: triggered or
+    awaited, see :func:`_vendor_publish`)."""
     initiator = vendor_producer(sut)
     if initiator is not None:
-        _vendor_publish(scene, initiator, registry_endpoints, consumer)
+        _vendor_publish(request, scene, initiator, registry_endpoints, consumer)
         return
     _submit(scene, request.getfixturevalue("producer"))
 
@@ -389,11 +509,11 @@ def when_submit_encoding(
     encoding: str,
 ) -> None:
     """Flux 1 with the documents as ``MTOM`` parts or ``base64`` inline (a producer under test chooses its own
-    encoding: its trigger runs the same way for both)."""
+    encoding: it is triggered or awaited the same way for both)."""
     assert encoding in ("MTOM", "base64"), encoding
     initiator = vendor_producer(sut)
     if initiator is not None:
-        _vendor_publish(scene, initiator, registry_endpoints, consumer)
+        _vendor_publish(request, scene, initiator, registry_endpoints, consumer)
         return
     _submit(scene, request.getfixturevalue("producer"), mtom=encoding == "MTOM")
 
@@ -408,7 +528,7 @@ def when_submit_again(scene: Scene, sut: Any | None, request: Any) -> None:
 @when(parsers.parse("le producteur fait passer la fiche du KOS du statut « {old} » au statut « {new} »"))
 def when_status(scene: Scene, sut: Any | None, request: Any, consumer: ConsumerClient, old: str, new: str) -> None:
     """Flux 3 (ITI-57 UpdateAvailabilityStatus) → Flux 4; statuses: Approved, Archived, Deleted, Deprecated.
-    Skipped with a producer under test (its trigger publishes only)."""
+    Skipped with a producer under test (it only publishes)."""
     _skip_for_vendor_producer(sut, FLUX3_SKIP)
     producer: ProducerClient = request.getfixturevalue("producer")
     kos = _registered_kos(scene, consumer, list(STATUSES.values()))
@@ -447,7 +567,7 @@ def _new_version(scene: Scene, producer: ProducerClient, logical_id: str) -> Non
 @when("le producteur publie une nouvelle version de la fiche du KOS")
 def when_new_version(scene: Scene, sut: Any | None, request: Any, consumer: ConsumerClient) -> None:
     """Flux 3 (ITI-57): a new version of the KOS Fiche (masked to professionals), previous version 1. Skipped
-    with a producer under test (its trigger publishes only)."""
+    with a producer under test (it only publishes)."""
     _skip_for_vendor_producer(sut, FLUX3_SKIP)
     producer: ProducerClient = request.getfixturevalue("producer")
     kos = _registered_kos(scene, consumer)
@@ -457,20 +577,20 @@ def when_new_version(scene: Scene, sut: Any | None, request: Any, consumer: Cons
 @when("le producteur publie une nouvelle version d'une fiche inconnue du gestionnaire")
 def when_new_version_unknown(scene: Scene, sut: Any | None, request: Any) -> None:
     """Flux 3 (ITI-57): a new version whose logicalID the manager does not know. Skipped with a producer under
-    test (its trigger publishes only)."""
+    test (it only publishes)."""
     _skip_for_vendor_producer(sut, FLUX3_SKIP)
     _new_version(scene, request.getfixturevalue("producer"), ex.entry_uuid("inconnue", new_uid()))
 
 
 @when("le consommateur recherche les documents du patient")
 def when_search_patient(
-    scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient
+    scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient, request: Any
 ) -> None:
     """Flux 5 (ITI-18 FindDocuments) → Flux 6: the patient's approved documents (by the consumer under test's
-    trigger when ``sut.toml`` has one: see :func:`_vendor_consume`)."""
+    when ``sut.toml`` has one: see :func:`_vendor_consume`)."""
     initiator = vendor_consumer(sut)
     if initiator is not None:
-        _vendor_consume(scene, initiator, registry_endpoints)
+        _vendor_consume(request, scene, initiator, registry_endpoints)
         return
     _find(scene, consumer)
 
@@ -504,7 +624,8 @@ def _criteria(criterion: str, exam: ex.Exam) -> dict[str, object]:
 @given(parsers.parse("le consommateur recherche les documents du patient avec le critère « {criterion} »"))
 def given_search_criterion(scene: Scene, sut: Any | None, consumer: ConsumerClient, criterion: str) -> None:
     """Flux 5 → 6 with one criterion of Tableau 13 (see :func:`when_search_criterion`), before a retrieve. With a
-    consumer under test, nothing is sent here: its trigger searches then retrieves at the retrieve step."""
+    consumer under test, nothing is sent here: it searches then retrieves (triggered or awaited) at the retrieve
+    step."""
     if vendor_consumer(sut) is not None:
         return
     _find(scene, consumer, **_criteria(criterion, scene.need_exam()))
@@ -512,19 +633,24 @@ def given_search_criterion(scene: Scene, sut: Any | None, consumer: ConsumerClie
 
 @when(parsers.parse("le consommateur recherche les documents du patient avec le critère « {criterion} »"))
 def when_search_criterion(
-    scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient, criterion: str
+    scene: Scene,
+    sut: Any | None,
+    registry_endpoints: RegistryEndpoints,
+    consumer: ConsumerClient,
+    request: Any,
+    criterion: str,
 ) -> None:
     """Flux 5 → 6 with one criterion of Tableau 13, taken from the scene's exam: « patient seul », « période de
     l'examen », « modalité de l'examen », « région anatomique de l'examen », « accession number de l'examen »,
     « Study Instance UID de l'examen », « numéro de demande de l'examen »; and criteria the exam does not meet:
     « période antérieure à l'examen », « autre modalité », « autre région anatomique », « accession number
-    d'un autre examen ». With a consumer under test, its trigger runs for « patient seul » and « accession
-    number de l'examen » (:func:`_vendor_consume`); the other criteria are skipped."""
+    d'un autre examen ». With a consumer under test, it searches (triggered or awaited) for « patient seul » and
+    « accession number de l'examen » (:func:`_vendor_consume`); the other criteria are skipped."""
     initiator = vendor_consumer(sut)
     if initiator is not None:
         if criterion not in VENDOR_CRITERIA:
             _skip_for_vendor_consumer(sut, f"the criterion « {criterion} »")
-        _vendor_consume(scene, initiator, registry_endpoints)
+        _vendor_consume(request, scene, initiator, registry_endpoints)
         return
     _find(scene, consumer, **_criteria(criterion, scene.need_exam()))
 
@@ -575,18 +701,23 @@ def given_retrieve(scene: Scene, sut: Any | None, consumer: ConsumerClient, docu
 
 @when(parsers.parse("le consommateur récupère le {document} de l'examen"))
 def when_retrieve(
-    scene: Scene, sut: Any | None, registry_endpoints: RegistryEndpoints, consumer: ConsumerClient, document: str
+    scene: Scene,
+    sut: Any | None,
+    registry_endpoints: RegistryEndpoints,
+    consumer: ConsumerClient,
+    request: Any,
+    document: str,
 ) -> None:
     """Flux 7 (ITI-43) → Flux 8: the ``KOS`` or the ``compte rendu`` found by the previous search. With a consumer
-    under test, its trigger searches the patient then retrieves the exam's documents (:func:`_vendor_consume`);
-    the last response is then its retrieve's."""
+    under test, it searches the patient then retrieves the exam's documents, triggered or awaited
+    (:func:`_vendor_consume`); the last response is then its retrieve's."""
     initiator = vendor_consumer(sut)
     if initiator is None:
         _retrieve_document(scene, consumer, document)
         return
     if scene.entries or scene.kos is not None or scene.report is not None:
         _skip_for_vendor_consumer(sut, "a search by a key read in the retrieved documents")
-    _vendor_consume(scene, initiator, registry_endpoints)
+    _vendor_consume(request, scene, initiator, registry_endpoints)
     assert scene.retrieved is not None
     scene.response = scene.retrieved.response
 

@@ -1,0 +1,105 @@
+"""An initiator under test without a trigger command is awaited, bounded by ``wait_seconds`` (sut.toml).
+
+Each test runs one process scenario in a pytest subprocess with a ``sut.toml`` naming a producer or a consumer
+without trigger and our registry simulator on a fixed free port: with the vendor played in the background by
+``tools/vendor_producer.py --every`` / ``tools/vendor_consumer.py --every`` the scenario passes; with nobody
+sending, it fails once ``wait_seconds`` have passed, saying what it waited for.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PATIENT = "248039263001064"  # the scenarios' test patient (xdsi.messages.examples.Exam)
+PATIENT_CX = f"{PATIENT}^^^&1.2.250.1.213.1.4.10&ISO^NH"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _sut(tmp_path: Path, actor: str, port: int, wait: float) -> Path:
+    path = tmp_path / "sut.toml"
+    path.write_text(f'[{actor}]\nwait_seconds = {wait}\n\n[harness]\nhost = "127.0.0.1"\nregistry_port = {port}\n')
+    return path
+
+
+def _scenario(tmp_path: Path, sut: Path, marker: str, select: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "pytest", "features", "-m", marker, "-k", select, "-p", "no:cacheprovider"]
+    argv += ["--xdsi-reports", str(tmp_path / "reports"), "-o", "addopts="]
+    env = {**_environ(), "XDSI_SUT": str(sut)}
+    return subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+def _environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("XDSI_", "PYTEST_"))}
+
+
+@contextmanager
+def _vendor(argv: list[str]) -> Iterator[None]:
+    proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+PRODUCER_SCENARIO = "lot_contenant_un_kos and MTOM"
+CONSUMER_SCENARIO = "récupère_un_document and KOS"
+
+
+def test_producer_awaited_publishes(tmp_path: Path) -> None:
+    port = _free_port()
+    sut = _sut(tmp_path, "producer", port, 30)
+    url = f"http://127.0.0.1:{port}/iti41"
+    with _vendor(["tools/vendor_producer.py", url, PATIENT, "ACCT", "--every", "0.5", "--for", "120"]):
+        run = _scenario(tmp_path, sut, "actor_producer", PRODUCER_SCENARIO)
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "1 passed" in run.stdout
+    assert "⏳ waiting up to 30 s for the producer under test to send a lot" in run.stdout
+
+
+def test_producer_awaited_in_vain_fails_in_bounded_time(tmp_path: Path) -> None:
+    sut = _sut(tmp_path, "producer", _free_port(), 2)
+    run = _scenario(tmp_path, sut, "actor_producer", PRODUCER_SCENARIO)
+    assert run.returncode == 1, run.stdout[-4000:]
+    assert "received no ITI-41 with a KOS Fiche from the producer (no trigger: awaited 2 s" in run.stdout
+
+
+def test_consumer_awaited_searches_and_retrieves(tmp_path: Path) -> None:
+    port = _free_port()
+    sut = _sut(tmp_path, "consumer", port, 30)
+    with _vendor(
+        ["tools/vendor_consumer.py", f"http://127.0.0.1:{port}", PATIENT_CX, "--every", "0.5", "--for", "120"]
+    ):
+        run = _scenario(tmp_path, sut, "actor_consumer", CONSUMER_SCENARIO)
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "1 passed" in run.stdout
+    assert "⏳ waiting up to 30 s for the consumer under test to search the documents of patient" in run.stdout
+
+
+@pytest.mark.parametrize("vendor", [False, True], ids=["nobody", "another-patient"])
+def test_consumer_awaited_in_vain_fails_in_bounded_time(tmp_path: Path, vendor: bool) -> None:
+    """Nobody searches, or a consumer searches another patient: the exam's Fiches are never asked for."""
+    port = _free_port()
+    sut = _sut(tmp_path, "consumer", port, 2)
+    other = "279035121518989^^^&1.2.250.1.213.1.4.10&ISO^NH"
+    argv = ["tools/vendor_consumer.py", f"http://127.0.0.1:{port}", other, "--every", "0.3", "--for", "120"]
+    with _vendor(argv) if vendor else nullcontext():
+        run = _scenario(tmp_path, sut, "actor_consumer", CONSUMER_SCENARIO)
+    assert run.returncode == 1, run.stdout[-4000:]
+    assert "our registry received no search (ITI-18) answered with the Fiches of accession number" in run.stdout
+    if vendor:
+        assert "ITI-18 #" in run.stdout  # what was received is listed
