@@ -174,7 +174,7 @@ def _kos_consistency(subjects: Subjects, profile: str) -> list[Finding]:
         if not de.is_kos or not content or not looks_like_dicom(content):
             continue
         try:
-            kos = parse_kos(content)
+            kos = parse_kos(content, complete=False)  # the KOS's own rules read it all (--as kos)
         except KosError:
             continue  # not a KOS: the document rules of the KOS itself say why (xdsi validate --as kos)
         out += check_kos_against_entry(kos, de, profile=profile)
