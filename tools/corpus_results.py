@@ -1,12 +1,15 @@
 """Validate every message of the shared corpus and write docs/corpus-results.md (generated part).
 
-Usage: python tools/corpus_results.py [--corpus ../shared/corpus] [--out docs/corpus-results.md]
+Usage: python tools/corpus_results.py [--corpus ../shared/corpus] [--out docs/corpus-results.md] [--check]
+``--check`` (run by `tox -e conformance`) fails when the file is not what the corpus gives now; without the
+corpus there is nothing to do.
 The hand-written explanations live in docs/corpus-notes.md and are appended as they are.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -35,12 +38,8 @@ def _rules(result) -> Counter[str]:
     return Counter(f.rule for f in result.findings if f.severity == "error")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
-    parser.add_argument("--out", default=str(ROOT / "docs" / "corpus-results.md"))
-    args = parser.parse_args()
-    messages = Path(args.corpus) / "xds" / "messages"
+def render(messages: Path) -> str:
+    """docs/corpus-results.md for the message files under ``messages``, with the hand-written notes appended."""
     lines = [HEADER]
     for path in sorted(p for p in messages.rglob("*") if p.is_file()):
         rel = path.relative_to(messages)
@@ -54,9 +53,30 @@ def main() -> None:
     notes = ROOT / "docs" / "corpus-notes.md"
     if notes.exists():
         lines.append("\n" + notes.read_text(encoding="utf-8"))
-    Path(args.out).write_text("".join(lines), encoding="utf-8")
-    print(f"wrote {args.out}")
+    return "".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--corpus", default=str(ROOT.parent / "shared" / "corpus"))
+    parser.add_argument("--out", default=str(ROOT / "docs" / "corpus-results.md"))
+    parser.add_argument("--check", action="store_true", help="fail when --out is not what the corpus gives now")
+    args = parser.parse_args()
+    messages = Path(args.corpus) / "xds" / "messages"
+    if not messages.is_dir():
+        print(f"corpus_results: no corpus at {messages}: nothing to do")
+        return 0
+    text, out = render(messages), Path(args.out)
+    if args.check:
+        if out.exists() and out.read_text(encoding="utf-8") == text:
+            print(f"{out} is up to date")
+            return 0
+        print(f"{out} is out of date: run python tools/corpus_results.py", file=sys.stderr)
+        return 1
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
