@@ -7,14 +7,17 @@ that makes the rule fire; the same rule stays silent on the unedited fixture.
 from __future__ import annotations
 
 import copy
+import random
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+import lxml.isoschematron as isoschematron
 import pytest
 from lxml import etree
 
+from tests.fixtures.cda import build_cr, build_da
 from tests.rulecheck import assert_fires, assert_silent
 from xdsi.validation.findings import CATALOGUE, Finding
 from xdsi.validation.schematron import (
@@ -22,6 +25,7 @@ from xdsi.validation.schematron import (
     SCH_NS,
     SCHEMATRON_DIR,
     SCHEMATRONS,
+    compiled,
     readable_location,
     schematron_parts,
     validate,
@@ -748,3 +752,76 @@ def test_corpus_messages(corpus: Path) -> None:
         if path.parent.name == "dmp-ans" and path.suffix == ".xml":
             assert_silent(findings)  # the official DMP examples pass
     assert ran >= 40
+
+
+# --- the key mode against the full traversal -------------------------------------------------------------------
+
+
+def _traversal_findings(path: Path, root: etree._Element) -> list[tuple[str, str]]:
+    """The findings of the ISO skeleton in its default mode (one traversal of the document per pattern)."""
+    expanded = isoschematron.iso_abstract_expand(isoschematron.iso_dsdl_include(etree.parse(str(path))))
+    reference = isoschematron.Schematron(
+        expanded, include=False, expand=False, validate_schema=False, store_report=True
+    )
+    reference(root)
+    report = reference.validation_report.getroot()
+    return sorted((r.get("id", ""), r.get("location", "")) for r in report.iter(*_SVRL_RESULTS))
+
+
+def _key_mode_findings(path: Path, root: etree._Element) -> list[tuple[str, str]]:
+    report = compiled(path).xslt(root).getroot()
+    return sorted((r.get("id", ""), r.get("location", "")) for r in report.iter(*_SVRL_RESULTS))
+
+
+def _mutants(root: etree._Element, rng: random.Random, count: int) -> list[etree._Element]:
+    """``count`` copies of ``root``, each with one to three random edits (an element removed or doubled, an
+    attribute emptied, changed or removed)."""
+    out = []
+    for _ in range(count):
+        mutant = copy.deepcopy(root)
+        for _ in range(rng.randrange(1, 4)):
+            elements = [e for e in mutant.iter() if isinstance(e.tag, str) and e is not mutant]
+            if not elements:
+                break
+            el = rng.choice(elements)
+            parent = el.getparent()
+            edit = rng.randrange(4)
+            if edit == 0 and parent is not None:
+                parent.remove(el)
+            elif edit in (1, 2) and el.attrib:
+                name = rng.choice(list(el.attrib))
+                if edit == 1:
+                    el.set(name, rng.choice(["", "X", f"{el.get(name)}1"]))
+                else:
+                    del el.attrib[name]
+            elif parent is not None:
+                parent.insert(parent.index(el), copy.deepcopy(el))
+        out.append(mutant)
+    return out
+
+
+_SVRL_RESULTS = (
+    "{http://purl.oclc.org/dsdl/svrl}failed-assert",
+    "{http://purl.oclc.org/dsdl/svrl}successful-report",
+)
+
+
+def test_key_mode_finds_what_the_full_traversal_finds() -> None:
+    """The validator runs in the skeleton's key mode (one key per pattern): on every valid fixture and on random
+    mutants of each, it reports exactly what the skeleton's default traversal reports."""
+    rng = random.Random(20261123)
+    sources = [(name, etree.parse(str(FIXTURES / name)).getroot(), kinds) for name, kinds in VALID.items()]
+    sources += [
+        ("build_da()", etree.fromstring(build_da()), ("img-da-img",)),
+        ("build_cr()", etree.fromstring(build_cr()), ("img-cr-img",)),
+    ]
+    runs = fired = 0
+    for name, source, kinds in sources:
+        for root in [source, *_mutants(source, rng, 8)]:
+            for kind in kinds:
+                for path in SCHEMATRONS[kind]:
+                    expected = _traversal_findings(path, root)
+                    assert _key_mode_findings(path, root) == expected, (name, kind)
+                    runs += 1
+                    fired += len(expected)
+    assert runs > 100 and fired > 50, (runs, fired)  # the mutants do break rules
