@@ -71,11 +71,18 @@ def test_producer_awaited_publishes(tmp_path: Path) -> None:
     assert "⏳ waiting up to 30 s for the producer under test to send a lot" in run.stdout
 
 
-def test_producer_awaited_in_vain_fails_in_bounded_time(tmp_path: Path) -> None:
-    sut = _sut(tmp_path, "producer", _free_port(), 2)
-    run = _scenario(tmp_path, sut, "actor_producer", PRODUCER_SCENARIO)
+@pytest.mark.parametrize("vendor", [False, True], ids=["nobody", "another-modality"])
+def test_producer_awaited_in_vain_fails_in_bounded_time(tmp_path: Path, vendor: bool) -> None:
+    """Nobody publishes, or a producer publishes CT exams where the scenario asks for an MR one."""
+    port = _free_port()
+    sut = _sut(tmp_path, "producer", port, 2)
+    argv = ["tools/vendor_producer.py", f"http://127.0.0.1:{port}/iti41", PATIENT, "ACCT", "--every", "0.3"]
+    with _vendor([*argv, "--for", "120", "--modality", "CT"]) if vendor else nullcontext():
+        run = _scenario(tmp_path, sut, "actor_producer", "chaque_modalité and MR")
     assert run.returncode == 1, run.stdout[-4000:]
-    assert "received no ITI-41 with a KOS Fiche from the producer (no trigger: awaited 2 s" in run.stdout
+    assert "received no ITI-41 with a KOS Fiche of modality MR from the producer (no trigger: awaited 2 s" in run.stdout
+    if vendor:
+        assert "ITI-41 received: 0" not in run.stdout  # the CT lots did arrive
 
 
 def test_consumer_awaited_searches_and_retrieves(tmp_path: Path) -> None:

@@ -5,8 +5,9 @@
 #     PYTHON=.tox/consumer/bin/python tools/run_awaited_vendor_mode.sh consumer [pytest arguments...]
 #
 # The vendor's system is played by a process started in the background, acting on its own schedule as a real
-# PACS or viewer would: tools/vendor_producer.py --every 1 publishes a new exam of the test patient every second
-# to our registry simulator (presets/producer-awaited.toml: port 18091); tools/vendor_consumer.py --every 1
+# PACS or viewer would: tools/vendor_producer.py --every 0.5 publishes a new exam of the test patient every half
+# second, of each modality in turn, to our registry simulator (presets/producer-awaited.toml: port 18091; each
+# scenario awaits a lot of its exam's modality); tools/vendor_consumer.py --every 1
 # searches the test patient's documents every second and retrieves each new exam (presets/consumer-awaited.toml:
 # port 18092). Meanwhile
 #     XDSI_SUT=presets/<actor>-awaited.toml $PYTHON -m pytest features -m actor_<actor> "$@"
@@ -19,7 +20,8 @@ actor="${1:-}"
 shift || true
 patient="248039263001064"  # the test patient of the scenarios (xdsi.messages.examples.Exam)
 case "$actor" in
-    producer) vendor=(tools/vendor_producer.py http://127.0.0.1:18091/iti41 "$patient" ACCAWAIT --every 1 --for 900) ;;
+    producer) vendor=(tools/vendor_producer.py http://127.0.0.1:18091/iti41 "$patient" ACCAWAIT --every 0.5 --for 900
+                      --modality CT,MR,US,MG,PT,NM,XA) ;;
     consumer) vendor=(tools/vendor_consumer.py http://127.0.0.1:18092 "$patient^^^&1.2.250.1.213.1.4.10&ISO^NH"
                       --every 1 --for 900) ;;
     *) echo "usage: $0 producer|consumer [pytest arguments...]" >&2; exit 2 ;;

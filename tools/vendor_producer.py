@@ -11,8 +11,9 @@ ITI-41) with our producer client. Exit 0 when the registry answers Success, 1 wh
 or transport error. It is what `presets/producer-trigger.toml` runs as the producer's trigger.
 
 With ``--every S`` it plays a producer without trigger (`presets/producer-awaited.toml`): it publishes a new
-exam of the patient (accession number PREFIX, ``ACCV`` by default, + the process id + a counter) every S
-seconds, whatever the registry answers (connection refused included), until ``--for`` seconds have passed.
+exam of the patient (accession number PREFIX, ``ACCV`` by default, + the process id + a counter; modality
+taken in turn from ``--modality A,B,…``) every S seconds, whatever the registry answers (connection refused
+included), until ``--for`` seconds have passed.
 """
 
 from __future__ import annotations
@@ -71,7 +72,9 @@ def publish_every(args: argparse.Namespace) -> int:
     while time.monotonic() < deadline:
         n += 1
         accession = f"{args.accession_number or 'ACCV'}{os.getpid()}N{n}"
-        publish(args.registry_url, exam_for(args.patient_id, accession, args.modality), args.inline, args.timeout)
+        modalities = args.modality.split(",")
+        modality = modalities[(n - 1) % len(modalities)]
+        publish(args.registry_url, exam_for(args.patient_id, accession, modality), args.inline, args.timeout)
         time.sleep(args.every)
     return 0
 
@@ -81,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("registry_url", help="the registry's ITI-41 endpoint")
     parser.add_argument("patient_id")
     parser.add_argument("accession_number", nargs="?", help="required unless --every (then: a prefix)")
-    parser.add_argument("--modality", default="CT", help="the exam's modality, a DICOM code (default CT)")
+    parser.add_argument(
+        "--modality", default="CT", help="the exam's modality, a DICOM code (default CT); with --every, a list A,B,…"
+    )
     parser.add_argument("--inline", action="store_true", help="documents inline in base64 instead of MTOM/XOP")
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--every", type=float, help="publish a new exam every S seconds (a producer without trigger)")
@@ -89,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.every is not None:
-            exam_for(args.patient_id, "ACC", args.modality)  # the patient and modality are usable
+            for modality in args.modality.split(","):
+                exam_for(args.patient_id, "ACC", modality)  # the patient and the modalities are usable
             return publish_every(args)
         exam = exam_for(args.patient_id, args.accession_number or "", args.modality)
     except ValueError as exc:

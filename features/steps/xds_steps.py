@@ -217,8 +217,9 @@ def _answer(exchange: Exchange, who: str, said: str) -> Any:
     return raw
 
 
-def _kos_accession(exchange: Exchange) -> tuple[str, ReferenceId] | None:
-    """The patient id and the accession number of the KOS Fiche of a received ITI-41 (None if it has none)."""
+def _kos_fiche(exchange: Exchange) -> tuple[str, ReferenceId, set[str]] | None:
+    """The patient id, the accession number and the modalities (DICOM codes) of the KOS Fiche of a received
+    ITI-41 (None if it has no KOS Fiche with an accession number)."""
     try:
         raw = from_wire(exchange.request, exchange.request_content_type)
         objects = iti41.decode_request(raw.body if raw.body is not None else raw.xml_root, raw.attachments).objects
@@ -230,7 +231,7 @@ def _kos_accession(exchange: Exchange) -> tuple[str, ReferenceId] | None:
         refs = [ReferenceId.parse(r) for r in de.reference_ids]
         accession = next((r for r in refs if r.type == ACCESSION and r.id), None)
         if accession is not None and de.patient_id:
-            return de.patient_id, accession
+            return de.patient_id, accession, {c.code for c in de.event_codes if c.scheme == md.DCM}
     return None
 
 
@@ -243,11 +244,11 @@ def _vendor_publish(
 ) -> RegistryResponse:
     """Flux 1 by the producer under test. With a trigger, it is run with our registry's ITI-41 URL and the exam's
     patient and accession number (and modality), and the scenario looks for the ITI-41 of that accession number.
-    Without one, the scenario awaits (``wait_seconds``) the first lot with a KOS Fiche the producer sends our
-    registry simulator, and takes the exam's patient and accession number from that Fiche. The ITI-41 is read
-    back from the journal and checked (no error finding in the vendor's request nor in our answer); the entries
-    it registered are then found (ITI-18 by accession number) and retrieved (ITI-43), and kept as the scene's
-    publication."""
+    Without one, the scenario awaits (``wait_seconds``) the first lot the producer sends our registry simulator
+    with a KOS Fiche of the exam's modality, and takes the exam's patient and accession number from that Fiche.
+    The ITI-41 is read back from the journal and checked (no error finding in the vendor's request nor in our
+    answer); the entries it registered are then found (ITI-18 by accession number) and retrieved (ITI-43), and
+    kept as the scene's publication."""
     if not registry.simulated:
         pytest.skip("producer under test: its messages are read back from our registry simulator's journal")
     exam = scene.need_exam()
@@ -264,23 +265,25 @@ def _vendor_publish(
     else:
         said = f"no trigger: awaited {initiator.wait_seconds:g} s (sut.toml [producer] wait_seconds)"
         wanted, timeout = None, initiator.wait_seconds
-        _announce(request, f"waiting up to {timeout:g} s for the producer under test to send a lot with a KOS and "
-                  f"its report (ITI-41) to {registry.iti41_url}")  # fmt: skip
+        wait = f"waiting up to {timeout:g} s for the producer under test to send a lot with the KOS of an exam"
+        _announce(request, f"{wait} of modality {exam.modality.code} and its report (ITI-41) to {registry.iti41_url}")
 
-    def lot() -> tuple[Exchange, str, ReferenceId] | None:
+    def lot() -> tuple[Exchange, str, ReferenceId, set[str]] | None:
         for e in _received(scene, "ITI-41"):
-            keys = _kos_accession(e)
-            if keys is not None and (wanted is None or keys[1].id == wanted):
-                return e, *keys
+            fiche = _kos_fiche(e)
+            if fiche is None:
+                continue
+            if (wanted is not None and fiche[1].id == wanted) or (wanted is None and exam.modality.code in fiche[2]):
+                return e, *fiche
         return None
 
     got = _await(lot, timeout)
     assert got is not None, (
         f"our registry at {registry.iti41_url} received no ITI-41 with a KOS Fiche"
-        + (f" of accession number {wanted}" if wanted else "")
+        + (f" of accession number {wanted}" if wanted else f" of modality {exam.modality.code}")
         + f" from the producer ({said}); ITI-41 received: {len(_received(scene, 'ITI-41'))}"
     )
-    exchange, patient_id, accession = got
+    exchange, patient_id, accession, _modalities = got
     check_journal(scene, {"ITI-41"})
     response = ebdecode.registry_response(_answer(exchange, "producer", said).body)
     if not initiator.trigger:  # the exam is the one the producer chose
