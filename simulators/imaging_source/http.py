@@ -53,7 +53,16 @@ from starlette.responses import PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from simulators.imaging_source.index import ImagingIndex, IndexStoreError, InstanceRecord, is_uid
-from simulators.registry.server import Outcome, SoapError, fault_response
+from simulators.soap_service import (
+    Outcome,
+    SoapError,
+    action_not_supported,
+    check_must_understand,
+    fault_response,
+    missing_header,
+    read_request,
+    record,
+)
 from xdsi.journal import Exchange, Journal
 from xdsi.messages import iti43, mtom, rad69, soap
 from xdsi.messages.capture import RawMessage, read_message
@@ -150,7 +159,7 @@ class ImagingHttpService:
         )
         message_id: str | None = None
         try:
-            raw = self._read(data, content_type)
+            raw = read_request(data, content_type, self.max_body_bytes)
             env = raw.envelope
             assert env is not None
             ex.request_action = env.action
@@ -163,7 +172,7 @@ class ImagingHttpService:
                 self._validate_response(outcome, ex)
         except SoapError as err:
             outcome = fault_response(err, message_id)
-            ex.error = f"SOAP Fault {err.code}" + (f" / {err.subcode}" if err.subcode else "") + f": {err.reason}"
+            ex.error = err.describe()
             log.warning("RAD-69 from %s: %s", peer, ex.error)
         except Exception as exc:  # a bug of ours: a Receiver fault, never a crash
             log.exception("RAD-69 from %s: internal error", peer)
@@ -179,49 +188,16 @@ class ImagingHttpService:
         return outcome
 
     def record(self, ex: Exchange) -> None:
-        if self.journal is None:
-            return
-        try:
-            self.journal.record(ex)
-        except Exception:  # the journal never breaks an answer
-            log.exception("cannot write the exchange to the journal")
-
-    def _read(self, data: bytes, content_type: str | None) -> RawMessage:
-        try:
-            raw = read_message(data, content_type, max_bytes=self.max_body_bytes)
-        except InputError as exc:
-            raise SoapError("Sender", f"unreadable request: {exc}") from None
-        env = raw.envelope
-        if env is None:
-            q = etree.QName(raw.xml_root)
-            if q.localname == "Envelope":
-                raise SoapError("VersionMismatch", f"unknown SOAP envelope namespace {q.namespace!r}: SOAP 1.2 only")
-            raise SoapError(
-                "Sender", f"the request is not a SOAP envelope: root element {{{q.namespace}}}{q.localname}"
-            )
-        if env.soap_version == "1.1":
-            raise SoapError("Sender", "SOAP 1.1 envelope: IHE transactions use SOAP 1.2 (IHE ITI TF-2 Appendix V)")
-        return raw
+        record(self.journal, ex)
 
     def _check_headers(self, env: soap.SoapEnvelope) -> None:
+        check_must_understand(env)
         if not env.action:
-            raise SoapError(
-                "Sender",
-                "A required header representing a Message Addressing Property is not present: wsa:Action",
-                f"{{{soap.WSA}}}MessageAddressingHeaderRequired",
-            )
+            raise missing_header("Action")
         if env.action != rad69.ACTION:
-            raise SoapError(
-                "Sender",
-                f"The action {env.action} is not supported by /rad69 (expected {rad69.ACTION})",
-                f"{{{soap.WSA}}}ActionNotSupported",
-            )
+            raise action_not_supported(env.action, "/rad69", rad69.ACTION)
         if not env.message_id:
-            raise SoapError(
-                "Sender",
-                "A required header representing a Message Addressing Property is not present: wsa:MessageID",
-                f"{{{soap.WSA}}}MessageAddressingHeaderRequired",
-            )
+            raise missing_header("MessageID")
         if env.body is None:
             raise SoapError("Sender", "the SOAP Body is empty: no request to process")
 

@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
-import re
 import socket
 import ssl
 import sys
@@ -56,6 +55,17 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from simulators.soap_service import (
+    Outcome,
+    SoapError,
+    action_not_supported,
+    check_must_understand,
+    fault_response,
+    missing_header,
+    read_request,
+    record,
+    wsa_detail,
+)
 from xdsi.ebrim import encode as ebencode
 from xdsi.ebrim import query as ebquery
 from xdsi.journal import Exchange, Journal
@@ -77,11 +87,6 @@ log = logging.getLogger("xdsi.registry")
 MiB = 1024 * 1024
 DEFAULT_MAX_BODY_BYTES = 64 * MiB
 DEFAULT_READ_TIMEOUT = 60.0
-#: WS-Addressing Core §3.2: the [relationship] of a reply to a message without [message id]
-WSA_UNSPECIFIED = "http://www.w3.org/2005/08/addressing/unspecified"
-#: header namespaces this node processes (a mustUnderstand header elsewhere is a MustUnderstand fault)
-UNDERSTOOD_HEADER_NAMESPACES = frozenset({soap.WSA, soap.WSSE})
-_ULTIMATE_ROLES = {"", "http://www.w3.org/2003/05/soap-envelope/role/ultimateReceiver", f"{soap.SOAP12}/role/next"}
 
 
 class Backend(Protocol):
@@ -119,71 +124,6 @@ ENDPOINTS: tuple[Endpoint, ...] = (
 )
 _BY_PATH = {e.path: e for e in ENDPOINTS}
 _BY_ACTION = {e.transaction.request_action: e for e in ENDPOINTS}
-_HTTP_START = re.compile(rb"^\s*(?:[A-Z]+ \S+ HTTP/\d|HTTP/\d(?:\.\d)? \d{3})")
-
-
-# --------------------------------------------------------------------------------------------------- faults
-
-
-class SoapError(Exception):
-    """A SOAP 1.2 fault to answer with (``code``: Sender, Receiver, VersionMismatch, MustUnderstand)."""
-
-    def __init__(
-        self,
-        code: str,
-        reason: str,
-        subcode: str | None = None,
-        detail: etree._Element | None = None,
-        status: int | None = None,
-        headers: tuple[etree._Element, ...] = (),
-    ) -> None:
-        super().__init__(reason)
-        self.code = code
-        self.reason = reason
-        self.subcode = subcode
-        self.detail = detail
-        self.status = status if status is not None else (400 if code == "Sender" else 500)
-        self.headers = headers
-
-
-def _wsa_detail(tag: str, text: str) -> etree._Element:
-    el = etree.Element(f"{{{soap.WSA}}}{tag}", nsmap={"wsa": soap.WSA})
-    if tag == "ProblemAction":
-        etree.SubElement(el, f"{{{soap.WSA}}}Action").text = text
-    else:
-        el.text = text
-    return el
-
-
-def _missing_header(local: str) -> SoapError:
-    return SoapError(
-        "Sender",
-        f"A required header representing a Message Addressing Property is not present: wsa:{local}",
-        f"{{{soap.WSA}}}MessageAddressingHeaderRequired",
-        _wsa_detail("ProblemHeaderQName", f"wsa:{local}"),
-    )
-
-
-def _prefixed(qname: str) -> str:
-    """``{http://www.w3.org/2005/08/addressing}ActionNotSupported`` → ``wsa:ActionNotSupported``."""
-    if qname.startswith("{"):
-        ns, local = qname[1:].split("}", 1)
-        prefix = {soap.WSA: "wsa", soap.SOAP12: "soap"}.get(ns, ns)
-        return f"{prefix}:{local}"
-    return qname
-
-
-def _upgrade_header() -> etree._Element:
-    up = etree.Element(f"{{{soap.SOAP12}}}Upgrade", nsmap={"soap": soap.SOAP12})
-    etree.SubElement(up, f"{{{soap.SOAP12}}}SupportedEnvelope", qname="soap:Envelope")
-    return up
-
-
-def _not_understood(el: etree._Element) -> etree._Element:
-    q = etree.QName(el)
-    nu = etree.Element(f"{{{soap.SOAP12}}}NotUnderstood", nsmap={"soap": soap.SOAP12, "nu": q.namespace or ""})
-    nu.set("qname", f"nu:{q.localname}")
-    return nu
 
 
 @dataclass
@@ -193,24 +133,6 @@ class _Context:
     message_id: str | None = None
     #: our answer, still to be validated as its flux (for the journal)
     answer: tuple[Outcome, soap.Transaction] | None = None
-
-
-@dataclass
-class Outcome:
-    status: int
-    body: bytes
-    content_type: str
-
-
-def fault_response(
-    err: SoapError, relates_to: str | None = None
-) -> Outcome:  # the envelope of a fault (WS-Addressing SOAP binding §6)
-    fault = soap.build_fault(err.code, err.reason, err.subcode, err.detail)
-    env = soap.build_envelope(
-        fault, soap.WSA_FAULT_ACTION, relates_to=relates_to or WSA_UNSPECIFIED, extra_headers=err.headers
-    )
-    body = etree.tostring(env, xml_declaration=True, encoding="UTF-8")
-    return Outcome(err.status, body, SOAP_CONTENT_TYPE.format(action=soap.WSA_FAULT_ACTION))
 
 
 # --------------------------------------------------------------------------------------------------- the app
@@ -257,7 +179,7 @@ class RegistryService:
             outcome = self._process(data, content_type, path, ctx)
         except SoapError as err:
             outcome = fault_response(err, ctx.message_id)
-            ex.error = f"SOAP Fault {err.code}{f' / {_prefixed(err.subcode)}' if err.subcode else ''}: {err.reason}"
+            ex.error = err.describe()
             log.warning("%s %s from %s: %s", path, ex.transaction or "?", peer, ex.error)
         except Exception as exc:  # a bug of ours, or of the registry: the peer gets a Receiver fault
             log.exception("%s %s from %s: internal error", path, ex.transaction or "?", peer)
@@ -317,38 +239,27 @@ class RegistryService:
         self.record(ctx.exchange)
 
     def record(self, ex: Exchange) -> None:
-        if self.journal is None:
-            return
-        try:
-            self.journal.record(ex)
-        except Exception:  # the journal must never break an answer
-            log.exception("cannot write the exchange to the journal %s", self.journal.path)
+        record(self.journal, ex)
 
     def _process(self, data: bytes, content_type: str | None, path: str, ctx: _Context) -> Outcome:
         ex = ctx.exchange
         served = _BY_PATH.get(path)
         if served is not None:  # what the endpoint serves, for the journal, until the action says otherwise
             ex.transaction, ex.request_flux = served.transaction.name, served.transaction.request_flux
-        raw = self._read(data, content_type)
+        raw = read_request(data, content_type, self.max_body_bytes)
         env = raw.envelope
         assert env is not None
         ex.request_action = env.action
         ctx.message_id = env.message_id
-        self._check_must_understand(env)
+        check_must_understand(env)
         if not env.action:
-            raise _missing_header("Action")
+            raise missing_header("Action")
         endpoint = _BY_ACTION.get(env.action)
         if endpoint is None or (served is not None and served is not endpoint):
             where = f"endpoint {path}" if served is not None else "this registry"
-            expected = f" (expected {served.transaction.request_action})" if served is not None else ""
-            raise SoapError(
-                "Sender",
-                f"The action {env.action} is not supported by {where}{expected}",
-                f"{{{soap.WSA}}}ActionNotSupported",
-                _wsa_detail("ProblemAction", env.action),
-            )
+            raise action_not_supported(env.action, where, served.transaction.request_action if served else None)
         if not env.message_id:
-            raise _missing_header("MessageID")
+            raise missing_header("MessageID")
         if env.body is None:
             raise SoapError("Sender", "the SOAP Body is empty: no request to process")
         tx = endpoint.transaction
@@ -367,7 +278,7 @@ class RegistryService:
                 "Sender",
                 f"Action mismatch: {mismatch.message}",
                 f"{{{soap.WSA}}}ActionMismatch",
-                _wsa_detail("ProblemAction", env.action),
+                wsa_detail("ProblemAction", env.action),
             )
         errors = registry_errors(result.findings, tx.request_flux)
         if errors:
@@ -380,49 +291,6 @@ class RegistryService:
         outcome = self._wire(body, action, attachments, env.message_id, tx)
         ctx.answer = (outcome, tx)
         return outcome
-
-    def _read(self, data: bytes, content_type: str | None) -> RawMessage:
-        if _HTTP_START.match(data[:64]):
-            raise SoapError("Sender", "the HTTP body is itself an HTTP message (a capture posted as the body?)")
-        try:
-            raw = read_message(data, content_type, max_bytes=self.max_body_bytes)
-        except InputError as exc:
-            raise SoapError("Sender", f"unreadable request: {exc}") from None
-        env = raw.envelope
-        if env is None:
-            q = etree.QName(raw.xml_root)
-            if q.localname == "Envelope":
-                raise SoapError(
-                    "VersionMismatch",
-                    f"unknown SOAP envelope namespace {q.namespace!r}: this node supports SOAP 1.2 ({soap.SOAP12})",
-                    headers=(_upgrade_header(),),
-                )
-            raise SoapError(
-                "Sender", f"the request is not a SOAP envelope: root element {{{q.namespace}}}{q.localname}"
-            )
-        if env.soap_version == "1.1":
-            raise SoapError(
-                "Sender",
-                f"SOAP 1.1 envelope ({soap.SOAP11}): IHE transactions use SOAP 1.2 ({soap.SOAP12}), "
-                "IHE ITI TF-2 Appendix V",
-            )
-        return raw
-
-    def _check_must_understand(self, env: soap.SoapEnvelope) -> None:
-        if env.header is None:
-            return
-        for h in env.header:
-            if not isinstance(h.tag, str) or not soap.must_understand(h, soap.SOAP12):
-                continue
-            if (etree.QName(h).namespace or "") in UNDERSTOOD_HEADER_NAMESPACES:
-                continue
-            if (h.get(f"{{{soap.SOAP12}}}role") or "").strip() not in _ULTIMATE_ROLES:
-                continue
-            raise SoapError(
-                "MustUnderstand",
-                f'header {h.tag} has mustUnderstand="true" and is not understood by this node',
-                headers=(_not_understood(h),),
-            )
 
     # ----------------------------------------------------------------------------- transactions
     def _failure(self, tx: soap.Transaction, errors: list[RegistryError]) -> tuple[etree._Element, dict[str, bytes]]:

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 import requests
+from lxml import etree
 from pydicom import dcmread
 from requests_toolbelt.multipart.decoder import MultipartDecoder
 
 from simulators.imaging_source.server import RunningImagingSource, start_imaging_source
 from xdsi.dicom.study import StudyInfo
 from xdsi.journal import Journal
-from xdsi.messages import rad69
+from xdsi.messages import rad69, soap
 from xdsi.messages.capture import read_message
 from xdsi.messages.iti43 import decode_response
 from xdsi.messages.wire import to_wire
@@ -189,6 +190,30 @@ def test_wrong_action_and_missing_message_id(source: RunningImagingSource, study
     no_id = wire.body.replace(b"<wsa:MessageID>", b"<wsa:X>").replace(b"</wsa:MessageID>", b"</wsa:X>")
     resp = requests.post(source.rad69_url, data=no_id, headers={"Content-Type": wire.content_type}, timeout=30)
     assert resp.status_code == 400 and b"MessageAddressingHeaderRequired" in resp.content
+
+
+def test_rad69_envelope_faults_are_those_of_the_registry(source: RunningImagingSource, study: StudyInfo) -> None:
+    """The RAD-69 endpoint answers SOAP-level mistakes as the registry does (simulators.soap_service)."""
+    wire = to_wire(rad69.encode_request(_request(study, source.retrieve_location_uid)), rad69.ACTION)
+    headers = {"Content-Type": wire.content_type}
+    # an unknown header the sender says we must understand: 500 MustUnderstand with NotUnderstood
+    env = etree.fromstring(wire.body)
+    header = env.find(f"{{{soap.SOAP12}}}Header")
+    assert header is not None
+    trace = etree.SubElement(header, "{urn:example:trace}Trace")
+    trace.set(f"{{{soap.SOAP12}}}mustUnderstand", "true")
+    body = etree.tostring(env)
+    resp = requests.post(source.rad69_url, data=body, headers=headers, timeout=30)
+    assert resp.status_code == 500 and "MustUnderstand" in _fault(resp), resp.content[:400]
+    assert b"NotUnderstood" in resp.content
+    # an envelope of another namespace: 500 VersionMismatch with an Upgrade header
+    other = b'<e:Envelope xmlns:e="urn:example:envelope"><e:Body/></e:Envelope>'
+    resp = requests.post(source.rad69_url, data=other, headers={"Content-Type": "application/soap+xml"}, timeout=30)
+    assert resp.status_code == 500 and b"VersionMismatch" in resp.content and b"Upgrade" in resp.content
+    # an HTTP capture posted as the body
+    capture = b"POST /rad69 HTTP/1.1\r\nContent-Type: application/soap+xml\r\n\r\n" + wire.body
+    resp = requests.post(source.rad69_url, data=capture, headers={"Content-Type": "application/soap+xml"}, timeout=30)
+    assert resp.status_code == 400 and b"itself an HTTP message" in resp.content
 
 
 def test_get_on_rad69_and_unknown_path(source: RunningImagingSource) -> None:

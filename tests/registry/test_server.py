@@ -18,7 +18,8 @@ import pytest
 import requests
 from lxml import etree
 
-from simulators.registry.server import WSA_UNSPECIFIED, RunningServer
+from simulators.registry.server import RunningServer
+from simulators.soap_service import WSA_UNSPECIFIED
 from tests.registry.conftest_server import (
     REPOSITORY_UID,
     FakeRegistry,
