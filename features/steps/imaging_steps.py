@@ -1,9 +1,10 @@
 """Steps of the imaging processes (volet §3.5, §3.7): retrieve the images a KOS references (Flux 9 → 10).
 
 Our imaging consumer retrieves from the imaging source (``imaging_endpoints``: our simulator, the session's
-study loaded, or the vendor's system of ``sut.toml``) by each method a KOS offers: RAD-69 (SOAP, journaled and
-checked like the XDS fluxes), C-GET and C-MOVE (DICOM), WADO-RS (DICOMweb). Whatever the method, the instances
-received are checked against the KOS (``check_retrieved``).
+study loaded, or the vendor's system of ``sut.toml``) by each method a KOS offers: RAD-69 (SOAP, validated like
+the XDS fluxes), C-GET and C-MOVE (DICOM), WADO-RS (DICOMweb). Every retrieve is journaled by our consumer (the
+SOAP messages of RAD-69; a readable summary of the others) and, when it is ours, by the imaging source. Whatever
+the method, the instances received are checked against the KOS (``check_retrieved``).
 
     Étant donné un examen d'imagerie dont les images sont disponibles auprès de la source d'images
     Et le producteur a publié le KOS et le compte rendu de l'examen
@@ -22,6 +23,7 @@ from pytest_bdd import given, parsers, then, when
 from features.steps.fixtures import ImagingEndpoints, ImagingExam, Scene, check_journal, new_exam
 from simulators.imaging_consumer.client import (
     RetrieveResult,
+    record_retrieve,
     retrieve_cget,
     retrieve_cmove,
     retrieve_rad69,
@@ -49,9 +51,9 @@ def _retrieve(
         return retrieve_rad69(source.rad69_url, kos, journal=journal, timeout=60)
     host, port = source.host or "127.0.0.1", source.port or 0
     if method == "C-GET":
-        return retrieve_cget(host, port, source.aet, kos, calling_aet=source.move_aet, timeout=30)
-    if method == "C-MOVE":
-        return retrieve_cmove(
+        result = retrieve_cget(host, port, source.aet, kos, calling_aet=source.move_aet, timeout=30)
+    elif method == "C-MOVE":
+        result = retrieve_cmove(
             host,
             port,
             source.aet,
@@ -61,9 +63,13 @@ def _retrieve(
             store_port=source.move_port,
             timeout=30,
         )
-    if method == "WADO-RS":
-        return retrieve_wado(source.wado_rs_url, kos, timeout=60)
-    raise AssertionError(f"unknown retrieve method {method!r}; known: {', '.join(METHODS)}")
+    elif method == "WADO-RS":
+        result = retrieve_wado(source.wado_rs_url, kos, timeout=60)
+    else:
+        raise AssertionError(f"unknown retrieve method {method!r}; known: {', '.join(METHODS)}")
+    peer = source.wado_rs_url if method == "WADO-RS" else f"{source.aet}@{host}:{port}"
+    record_retrieve(journal, result, kos, peer or "")
+    return result
 
 
 def _result(scene: Scene) -> RetrieveResult:
@@ -108,14 +114,14 @@ def given_unknown_kos(scene: Scene, imaging_endpoints: ImagingEndpoints) -> None
 def when_retrieve_images(scene: Scene, imaging_endpoints: ImagingEndpoints, journal: Journal, method: str) -> None:
     """Flux 9 → 10 by ``RAD-69``, ``C-GET``, ``C-MOVE`` or ``WADO-RS``: every instance of the KOS."""
     scene.imaging = _retrieve(method, _kos(scene), imaging_endpoints, journal)
-    if method == "RAD-69":
-        check_journal(scene, {"RAD-69"})
+    check_journal(scene, {method})
 
 
 @when(parsers.parse("le consommateur d'images demande un C-MOVE vers la destination inconnue « {aet} »"))
 def when_move_unknown(scene: Scene, imaging_endpoints: ImagingEndpoints, journal: Journal, aet: str) -> None:
     """Flux 9 by C-MOVE to an AE title the imaging source does not know."""
     scene.imaging = _retrieve("C-MOVE", _kos(scene), imaging_endpoints, journal, move_destination=aet)
+    check_journal(scene, {"C-MOVE"})
 
 
 # ---------------------------------------------------------------------------------------------------- then

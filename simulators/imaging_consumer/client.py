@@ -236,6 +236,38 @@ def retrieve_rad69(
     return _finish(result, info, started)
 
 
+def record_retrieve(journal: Journal | None, result: RetrieveResult, kos: KosLike, peer: str) -> None:
+    """Journal a C-GET, C-MOVE or WADO-RS retrieve as one exchange our imaging consumer sent (RAD-69 journals its
+    SOAP messages itself): what was asked (the KOS's series and instances) and what came back (status, instances
+    received, errors), as text."""
+    info = as_kos(kos)
+    asked = [f"{result.method} of the {len(info.instances)} instance(s) of KOS {info.sop_instance_uid}"]
+    asked += [f"series {se.series_instance_uid}: {len(se.instances)} instance(s)" for se in info.referenced]
+    got = [
+        f"status {result.status or '-'}",
+        f"{len(result.datasets)} instance(s) received, {result.bytes_received} bytes",
+    ]
+    got += [f"error: {e}" for e in result.errors]
+    _record(
+        journal,
+        Exchange(
+            actor="imaging_consumer",
+            direction="sent",
+            peer=peer,
+            endpoint=peer,
+            transaction=result.method,
+            request_flux="flux9",
+            response_flux="flux10",
+            request="\n".join(asked).encode("utf-8"),
+            request_content_type="text/plain; charset=utf-8",
+            response="\n".join(got).encode("utf-8"),
+            response_content_type="text/plain; charset=utf-8",
+            error="; ".join(result.errors)[:2000] or None,
+            duration_ms=round(result.seconds * 1000, 3),
+        ),
+    )
+
+
 def _record(journal: Journal | None, ex: Exchange) -> None:
     if journal is not None:
         with contextlib.suppress(Exception):  # the journal never breaks a retrieve

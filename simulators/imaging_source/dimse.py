@@ -38,6 +38,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -67,6 +68,7 @@ from simulators.imaging_source.index import (
     SeriesRecord,
     StudyRecord,
 )
+from xdsi.journal import Exchange, Journal
 
 log = logging.getLogger("xdsi.imaging_source.dimse")
 
@@ -85,12 +87,15 @@ LEVELS = ("PATIENT", "STUDY", "SERIES", "IMAGE")
 
 STATUS_SUCCESS = 0x0000
 STATUS_PENDING = 0xFF00
+STATUS_PENDING_WARNING = 0xFF01
 STATUS_CANCEL = 0xFE00
 STATUS_WARNING = 0xB000
 STATUS_OUT_OF_RESOURCES = 0xA700
 STATUS_MOVE_DESTINATION_UNKNOWN = 0xA801
 STATUS_IDENTIFIER_MISMATCH = 0xA900
 STATUS_UNABLE_TO_PROCESS = 0xC000
+#: the content type of the journaled DIMSE exchanges (readable text: the identifier, the outcome)
+TEXT = "text/plain; charset=utf-8"
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 UNCOMPRESSED = ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2", "1.2.840.10008.1.2.2")
@@ -369,8 +374,11 @@ class DicomSource:
         dimse_timeout: float = 60.0,
         acse_timeout: float = 30.0,
         maximum_associations: int = 32,
+        journal: Journal | None = None,
     ) -> None:
         self.index = index
+        #: where each C-FIND, C-GET, C-MOVE and C-STORE received is recorded (as text: identifier, outcome)
+        self.journal = journal
         self.ae_title = ae_title
         self.move_destinations = {k.strip(): v for k, v in (move_destinations or {}).items()}
         self.accepted_calling_aets = list(accepted_calling_aets) if accepted_calling_aets is not None else None
@@ -424,6 +432,18 @@ class DicomSource:
         return STATUS_SUCCESS
 
     def on_store(self, event: Any) -> int | Dataset:
+        started = time.perf_counter()
+        status = self._store(event)
+        code = status if isinstance(status, int) else int(status.Status)
+        comment = "" if isinstance(status, int) else str(status.get("ErrorComment", ""))
+        try:
+            what = f"{event.request.AffectedSOPClassUID} {event.request.AffectedSOPInstanceUID}"
+        except Exception:
+            what = "?"
+        self._record(event, "C-STORE", None, f"C-STORE {what}", _status_text(code, comment), started)
+        return status
+
+    def _store(self, event: Any) -> int | Dataset:
         try:
             data = event.encoded_dataset(include_meta=True)
         except Exception as exc:
@@ -442,6 +462,9 @@ class DicomSource:
         return STATUS_SUCCESS
 
     def on_find(self, event: Any) -> Iterator[tuple[int | Dataset, Dataset | None]]:
+        yield from self._journaled("C-FIND", event, self._find(event))
+
+    def _find(self, event: Any) -> Iterator[tuple[int | Dataset, Dataset | None]]:
         try:
             ident = event.identifier
             level = _level(ident, event.request.AffectedSOPClassUID)
@@ -461,10 +484,66 @@ class DicomSource:
             yield STATUS_PENDING, self._response_identifier(ident, keys, level, entity)
 
     def on_get(self, event: Any) -> Iterator[Any]:
-        yield from self._retrieve(event, move=False)
+        yield from self._journaled("C-GET", event, self._retrieve(event, move=False))
 
     def on_move(self, event: Any) -> Iterator[Any]:
-        yield from self._retrieve(event, move=True)
+        yield from self._journaled("C-MOVE", event, self._retrieve(event, move=True))
+
+    # ----------------------------------------------------------------------------- journal
+    def _journaled(self, op: str, event: Any, responses: Iterator[Any]) -> Iterator[Any]:
+        """Pass a handler's responses through, then journal the request (its identifier) and what was answered:
+        the final status, the matches (C-FIND) or C-STORE sub-operations offered (C-GET/C-MOVE)."""
+        started = time.perf_counter()
+        pending, final, comment = 0, None, ""
+        try:
+            for item in responses:
+                if isinstance(item, tuple) and len(item) == 2:
+                    status = item[0]
+                    if status is None:  # C-MOVE destination unknown: pynetdicom answers 0xA801
+                        final = STATUS_MOVE_DESTINATION_UNKNOWN
+                    else:
+                        code = status if isinstance(status, int) else int(status.Status)
+                        if code in (STATUS_PENDING, STATUS_PENDING_WARNING):
+                            pending += 1
+                        else:
+                            final = code
+                            comment = "" if isinstance(status, int) else str(status.get("ErrorComment", ""))
+                yield item
+        finally:
+            with contextlib.suppress(Exception):
+                ident = identifier_text(event.identifier)
+                if op == "C-MOVE":
+                    ident = f"Move Destination: {(event.move_destination or '').strip()}\n{ident}"
+                done = STATUS_SUCCESS if final is None else final
+                count = f"{pending} match(es)" if op == "C-FIND" else f"{pending} C-STORE sub-operation(s) offered"
+                flux = None if op == "C-FIND" else "flux9"
+                self._record(event, op, flux, f"{op}\n{ident}", f"{_status_text(done, comment)}\n{count}", started)
+
+    def _record(self, event: Any, op: str, flux: str | None, request: str, response: str, started: float) -> None:
+        if self.journal is None:
+            return
+        try:
+            called = event.assoc.acceptor.ae_title
+        except Exception:
+            called = self.ae_title
+        exchange = Exchange(
+            transaction=op,
+            direction="received",
+            actor="imaging_source",
+            peer=_calling(event),
+            endpoint=f"DIMSE {called}",
+            request_flux=flux,
+            response_flux="flux10" if flux else None,
+            request=request.encode("utf-8"),
+            request_content_type=TEXT,
+            response=response.encode("utf-8"),
+            response_content_type=TEXT,
+            duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        try:
+            self.journal.record(exchange)
+        except Exception:  # the journal never breaks an answer
+            log.exception("cannot write the %s exchange to the journal", op)
 
     # ----------------------------------------------------------------------------- retrieve
     def _retrieve(self, event: Any, move: bool) -> Iterator[Any]:
@@ -842,6 +921,19 @@ def parse_move_destination(text: str) -> tuple[str, tuple[str, int]]:
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"--move-destination {text!r}: expected AET=HOST:PORT")
     return aet, (host, int(port))
+
+
+def identifier_text(ds: Dataset) -> str:
+    """A DIMSE identifier as lines ``(gggg,eeee) Keyword VR: value`` (sequences by their item count)."""
+    lines = []
+    for elem in ds:
+        value = f"{len(elem.value)} item(s)" if elem.VR == "SQ" else str(elem.value)
+        lines.append(f"{elem.tag} {elem.keyword or '(private)'} {elem.VR}: {value}"[:512])
+    return "\n".join(lines)
+
+
+def _status_text(code: int, comment: str = "") -> str:
+    return f"status 0x{code:04X}" + (f": {comment}" if comment else "")
 
 
 def decode_bytes(data: bytes) -> Dataset:

@@ -38,7 +38,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -70,6 +70,9 @@ from xdsi.messages.xmlsafe import InputError
 from xdsi.model.responses import FAILURE, PARTIAL_SUCCESS, SUCCESS, RegistryError, RegistryResponse
 from xdsi.model.retrieve import ImagingRetrieveRequest, RetrievedDocument, RetrieveResponse
 from xdsi.validation.pipeline import validate_message
+
+#: the content type of the journaled WADO-RS exchanges (a readable summary, not the bytes streamed)
+TEXT = "text/plain; charset=utf-8"
 
 log = logging.getLogger("xdsi.imaging_source.http")
 
@@ -559,9 +562,45 @@ def create_app(
         content_type = f'multipart/related; type="{DICOM}"; boundary={boundary}'
         if request.method == "HEAD":
             return Response(b"", 200, headers={"content-type": content_type})
-        return StreamingResponse(
+        response = StreamingResponse(
             _multipart_stream(index, instances, syntaxes, boundary), 200, headers={"content-type": content_type}
         )
+        response.instances = instances  # type: ignore[attr-defined]  # for the journal (journaled)
+        return response
+
+    def journaled(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        """Journal each WADO-RS request: the request line and Accept header, the status, and the instances
+        answered (their bytes stream to the peer unrecorded)."""
+
+        async def handle(request: Request) -> Response:
+            started = time.perf_counter()
+            response = await handler(request)
+            instances = getattr(response, "instances", None)
+            answered = [f"HTTP {response.status_code} {response.headers.get('content-type', '')}"]
+            if instances is not None:
+                answered.append(f"{len(instances)} instance(s):")
+                answered += [f"{i.sop_class_uid} {i.sop_instance_uid}" for i in instances]
+            elif not isinstance(response, StreamingResponse):
+                answered.append(bytes(response.body).decode("utf-8", "replace"))
+            ex = Exchange(
+                actor="imaging_source",
+                direction="received",
+                peer=_peer(request),
+                endpoint=request.url.path,
+                transaction="WADO-RS",
+                request_flux="flux9",
+                response_flux="flux10",
+                request=f"{request.method} {request.url.path}\nAccept: {request.headers.get('accept', '')}".encode(),
+                request_content_type=TEXT,
+                response="\n".join(answered).encode("utf-8"),
+                response_content_type=TEXT,
+                http_status=response.status_code,
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+            )
+            await run_in_threadpool(service.record, ex)
+            return response
+
+        return handle
 
     async def metadata(request: Request) -> Response:
         uids = _uids(request)
@@ -575,7 +614,9 @@ def create_app(
         if not instances:
             return _problem(404, f"no instance for {_what(*uids)}")
         body = await run_in_threadpool(metadata_json, index, instances, _base(request))
-        return Response(body, 200, headers={"content-type": "application/dicom+json"})
+        response = Response(body, 200, headers={"content-type": "application/dicom+json"})
+        response.instances = instances  # type: ignore[attr-defined]  # for the journal (journaled)
+        return response
 
     async def root(request: Request) -> Response:
         return PlainTextResponse(status_text(service, str(request.base_url)))
@@ -591,12 +632,12 @@ def create_app(
     routes = [
         Route("/", root, methods=["GET", "HEAD"]),
         Route("/rad69", rad69_endpoint, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
-        Route(study, wado, methods=["GET", "HEAD"]),
-        Route(series, wado, methods=["GET", "HEAD"]),
-        Route(instance, wado, methods=["GET", "HEAD"]),
-        Route(study + "/metadata", metadata, methods=["GET"]),
-        Route(series + "/metadata", metadata, methods=["GET"]),
-        Route(instance + "/metadata", metadata, methods=["GET"]),
+        Route(study, journaled(wado), methods=["GET", "HEAD"]),
+        Route(series, journaled(wado), methods=["GET", "HEAD"]),
+        Route(instance, journaled(wado), methods=["GET", "HEAD"]),
+        Route(study + "/metadata", journaled(metadata), methods=["GET"]),
+        Route(series + "/metadata", journaled(metadata), methods=["GET"]),
+        Route(instance + "/metadata", journaled(metadata), methods=["GET"]),
         Route("/{rest:path}", not_found, methods=None),
     ]
     app = Starlette(routes=routes)

@@ -207,6 +207,7 @@ def start_imaging_source(
         move_destinations=_destinations(move_destinations),
         accepted_calling_aets=accepted_calling_aets,
         require_called_aet=require_called_aet,
+        journal=journal,
     )
     dicom: DicomServer | None = None
     try:
@@ -265,6 +266,7 @@ def serve_imaging_source(
         move_destinations=destinations,
         accepted_calling_aets=accepted_calling_aets,
         require_called_aet=require_called_aet,
+        journal=journal,
     )
     sock = None
     try:

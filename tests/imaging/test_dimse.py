@@ -30,6 +30,7 @@ from simulators.imaging_source.dimse import (
 from simulators.imaging_source.index import ImagingIndex
 from simulators.imaging_source.server import RunningImagingSource, start_imaging_source
 from xdsi.dicom.study import StudyInfo, generate_study
+from xdsi.journal import Journal
 
 
 def _assoc(
@@ -448,3 +449,43 @@ def test_dataset_offset(study: StudyInfo) -> None:
     assert data[offset : offset + 2] == b"\x08\x00"  # the first element of the data set, group 0008
     with pytest.raises(ValueError):
         dataset_offset(b"not dicom")
+
+
+# ------------------------------------------------------------------------------------------------ journal
+
+
+def test_dimse_exchanges_are_journaled(tmp_path: Path, tmp_store: str, study: StudyInfo) -> None:
+    """C-FIND, C-GET, C-MOVE and C-STORE received go to the journal: the identifier, the final status, how
+    many matches or sub-operations (DESIGN §6: every exchange is recorded)."""
+    assert study.directory is not None
+    journal = Journal(tmp_path / "journal.sqlite")
+    src = start_imaging_source(store=tmp_store, studies=[study.directory], journal=journal, http_port=None)
+    try:
+        _find(src, _q("STUDY", StudyInstanceUID=study.study_instance_uid, StudyDate=""))
+        got: list[Dataset] = []
+        assoc = _assoc(
+            src,
+            STUDY_ROOT_GET,
+            CTImageStorage,
+            roles=True,
+            handlers=[(evt.EVT_C_STORE, lambda e: got.append(e.dataset) or 0)],
+        )
+        _final(assoc.send_c_get(_q("STUDY", StudyInstanceUID=study.study_instance_uid), STUDY_ROOT_GET))
+        _final(assoc.send_c_get(_q("STUDY", StudyInstanceUID="1.2.3.999"), STUDY_ROOT_GET))
+        assoc.release()
+        assoc = _assoc(src, STUDY_ROOT_MOVE)
+        _final(assoc.send_c_move(_q("STUDY", StudyInstanceUID=study.study_instance_uid), "NOBODY", STUDY_ROOT_MOVE))
+        assoc.release()
+    finally:
+        src.stop()
+    exchanges = list(journal.exchanges())
+    assert [e.transaction for e in exchanges] == ["C-FIND", "C-GET", "C-GET", "C-MOVE"]
+    assert all(e.actor == "imaging_source" and e.direction == "received" for e in exchanges)
+    find, get, get_unknown, move = exchanges
+    assert study.study_instance_uid in find.request.decode() and find.response.decode().startswith("status 0x0000")
+    assert "1 match(es)" in find.response.decode() and find.request_flux is None
+    assert get.request_flux == "flux9" and get.response_flux == "flux10" and len(got) == 6
+    assert get.response.decode() == "status 0x0000\n6 C-STORE sub-operation(s) offered"
+    assert get_unknown.response.decode().startswith("status 0xC000: no instance matches")
+    assert "Move Destination: NOBODY" in move.request.decode() and move.response.decode().startswith("status 0xA801")
+    assert get.peer.startswith("TESTSCU@127.0.0.1:") and get.endpoint == f"DIMSE {src.ae_title}"

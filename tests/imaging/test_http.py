@@ -314,3 +314,26 @@ def test_wado_rs_not_acceptable(source: RunningImagingSource, paths: dict[str, s
     assert _wado(source, paths["series"], "application/json").status_code == 406
     assert _wado(source, paths["series"], f"{MULTIPART}; transfer-syntax={JPEG_BASELINE}").status_code == 406
     assert _wado(source, paths["series"] + "/metadata", MULTIPART).status_code == 406
+
+
+def test_wado_rs_exchanges_are_journaled(tmp_path: Path, study: StudyInfo) -> None:
+    """Each WADO-RS request is journaled: its request line and Accept, the status and the instances answered (the
+    bytes stream to the peer unrecorded), or the problem."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    assert study.directory is not None
+    src = start_imaging_source(store=f"sqlite:///{tmp_path}/i.sqlite", studies=[study.directory], journal=journal)
+    try:
+        assert len(_parts(_wado(src, f"/studies/{study.study_instance_uid}"))) == 6
+        assert _wado(src, f"/studies/{study.study_instance_uid}/metadata", "application/dicom+json").ok
+        assert _wado(src, "/studies/1.2.3.999").status_code == 404
+    finally:
+        src.stop()
+    exchanges = list(journal.exchanges())
+    assert [e.transaction for e in exchanges] == ["WADO-RS"] * 3
+    bulk, meta, missing = exchanges
+    assert bulk.http_status == 200 and bulk.request_flux == "flux9" and bulk.response_flux == "flux10"
+    assert bulk.request.decode().startswith(f"GET /dicomweb/studies/{study.study_instance_uid}\nAccept: multipart")
+    assert "6 instance(s):" in bulk.response.decode()
+    assert all(i.sop_instance_uid in bulk.response.decode() for se in study.series for i in se.instances)
+    assert meta.http_status == 200 and "6 instance(s):" in meta.response.decode()
+    assert missing.http_status == 404 and b"no instance for study 1.2.3.999" in missing.response
