@@ -29,9 +29,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _sut(tmp_path: Path, actor: str, port: int, wait: float) -> Path:
+def _sut(tmp_path: Path, actor: str, port: int, wait: float, extra: str = "") -> Path:
     path = tmp_path / "sut.toml"
-    path.write_text(f'[{actor}]\nwait_seconds = {wait}\n\n[harness]\nhost = "127.0.0.1"\nregistry_port = {port}\n')
+    harness = f'host = "127.0.0.1"\nregistry_port = {port}\n{extra}'
+    path.write_text(f"[{actor}]\nwait_seconds = {wait}\n\n[harness]\n{harness}")
     return path
 
 
@@ -110,3 +111,29 @@ def test_consumer_awaited_in_vain_fails_in_bounded_time(tmp_path: Path, vendor: 
     assert "our registry received no search (ITI-18) answered with the Fiches of accession number" in run.stdout
     if vendor:
         assert "ITI-18 #" in run.stdout  # what was received is listed
+
+
+@pytest.mark.parametrize("method", ["RAD-69", "C-GET", "WADO-RS"])
+def test_imaging_consumer_awaited_retrieves_the_images(tmp_path: Path, method: str) -> None:
+    """3.5 with a viewer under test without trigger: it finds and retrieves the exam's KOS, then the images the
+    KOS references from our imaging source; the scenario reads what our source served back from the journal."""
+    port, dicom, http = _free_port(), _free_port(), _free_port()
+    sut = _sut(tmp_path, "consumer", port, 30, f"dicom_port = {dicom}\nhttp_port = {http}\n")
+    argv = ["tools/vendor_consumer.py", f"http://127.0.0.1:{port}", PATIENT_CX, "--every", "0.5", "--for", "120"]
+    argv += ["--images", "--rad69-url", f"http://127.0.0.1:{http}/rad69", "--dicom", f"XDSI_SOURCE@127.0.0.1:{dicom}"]
+    with _vendor(argv):
+        run = _scenario(tmp_path, sut, "actor_consumer", f"récupère_les_images_dun_examen and {method}")
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert "1 passed" in run.stdout
+    assert "images of study" in run.stdout and f"by {method}" in run.stdout
+
+
+def test_imaging_consumer_awaited_in_vain_fails_in_bounded_time(tmp_path: Path) -> None:
+    """The viewer retrieves the KOS but never asks for the images: the scenario fails once wait_seconds pass."""
+    port, dicom, http = _free_port(), _free_port(), _free_port()
+    sut = _sut(tmp_path, "consumer", port, 3, f"dicom_port = {dicom}\nhttp_port = {http}\n")
+    argv = ["tools/vendor_consumer.py", f"http://127.0.0.1:{port}", PATIENT_CX, "--every", "0.3", "--for", "120"]
+    with _vendor(argv):
+        run = _scenario(tmp_path, sut, "actor_consumer", "récupère_les_images_dun_examen and RAD-69")
+    assert run.returncode == 1, run.stdout[-4000:]
+    assert "our imaging source did not serve the 6 instances of the KOS by RAD-69" in run.stdout

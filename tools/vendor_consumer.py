@@ -2,6 +2,7 @@
 
     python tools/vendor_consumer.py REGISTRY_URL PATIENT_ID ACCESSION_NUMBER [--timeout S]
     python tools/vendor_consumer.py REGISTRY_URL PATIENT_ID --every S [--for S]
+        [--images [--rad69-url URL] [--dicom AET@HOST:PORT]]
 
 Searches the patient's approved documents (Flux 5, ITI-18 FindDocuments on ``REGISTRY_URL/iti18``), then
 retrieves (Flux 7, ITI-43 on ``REGISTRY_URL/iti43``) in one request every document found whose referenceIdList
@@ -10,8 +11,10 @@ otherwise, 2 on a usage or transport error. It is what `presets/consumer-trigger
 trigger.
 
 With ``--every S`` it plays a consumer without trigger (`presets/consumer-awaited.toml`), a viewer opening each
-new exam of the patient: every S seconds it searches the patient's documents and retrieves those whose
-accession number it has not seen yet, until ``--for`` seconds have passed.
+new document of the patient: every S seconds it searches the patient's documents and retrieves those it has not
+seen yet, until ``--for`` seconds have passed. With ``--images`` it then retrieves the
+images each KOS references, by RAD-69 (``--rad69-url``), C-GET (``--dicom``) and WADO-RS (the KOS's Retrieve
+URL), with our imaging consumer client.
 """
 
 from __future__ import annotations
@@ -37,9 +40,40 @@ def carries_accession(reference_ids: list[str], accession_number: str) -> bool:
     return False
 
 
-def consume(client: ConsumerClient, patient_id: str, accession: str | None, seen: set[str]) -> int:
-    """Search the patient's documents, retrieve those of ``accession`` (None: those of every accession number
-    not in ``seen``, which is then updated). 0 when documents were retrieved, 1 otherwise."""
+def view_images(kos_data: bytes, rad69_url: str | None, dicom: str | None) -> None:
+    """Retrieve the images a KOS references as a viewer would, by every method it can: RAD-69 (``rad69_url``),
+    C-GET (``dicom`` = ``AET@HOST:PORT``) and WADO-RS (the KOS's Retrieve URL)."""
+    from simulators.imaging_consumer.client import retrieve_cget, retrieve_rad69, retrieve_wado
+    from xdsi.dicom.kos import KosError, parse_kos
+
+    try:
+        kos = parse_kos(kos_data)
+    except KosError as exc:
+        print(f"vendor_consumer: not a KOS: {exc}", file=sys.stderr)
+        return
+    results = []
+    if rad69_url:
+        results.append(retrieve_rad69(rad69_url, kos, timeout=60))
+    if dicom:
+        aet, _, address = dicom.partition("@")
+        host, _, port = address.rpartition(":")
+        results.append(retrieve_cget(host, int(port), aet, kos, calling_aet="VENDOR_VIEWER", timeout=60))
+    if kos.referenced and kos.referenced[0].retrieve_url:
+        results.append(retrieve_wado(None, kos, timeout=60))
+    for r in results:
+        print(f"vendor_consumer: {r.method}: {len(r.datasets)} instance(s) {r.status} {r.errors[:2]}", flush=True)
+
+
+def consume(
+    client: ConsumerClient,
+    patient_id: str,
+    accession: str | None,
+    seen: set[str],
+    images: tuple[str | None, str | None] | None = None,
+) -> int:
+    """Search the patient's documents, retrieve those of ``accession`` (None: every document whose uniqueId is
+    not in ``seen``, which is then updated), and with ``images`` (RAD-69 URL, C-GET ``AET@HOST:PORT``) the images
+    of each KOS retrieved. 0 when documents were retrieved, 1 otherwise."""
     found = client.find_documents(patient_id)
     if not found.response.ok:
         print(f"vendor_consumer: search refused: {found.response.status}", file=sys.stderr)
@@ -49,25 +83,23 @@ def consume(client: ConsumerClient, patient_id: str, accession: str | None, seen
     if accession is not None:
         wanted = [e for e in found.objects.entries if carries_accession(list(e.reference_ids), accession)]
     else:
-        wanted = [e for e in found.objects.entries if not accessions(e.reference_ids) <= seen]
-        for e in wanted:
-            seen.update(accessions(e.reference_ids))
+        wanted = [e for e in found.objects.entries if e.unique_id not in seen]
+        seen.update(e.unique_id or "" for e in wanted)
     if not wanted:
         print(f"vendor_consumer: no new document among {len(found.objects.entries)}", flush=True)
         return 1
     retrieved = client.retrieve([DocumentRequest(e.repository_unique_id or "", e.unique_id or "") for e in wanted])
     for error in retrieved.response.errors:
         print(f"  {error}", file=sys.stderr)
+    if images is not None:
+        for doc in retrieved.documents:
+            if doc.content[128:132] == b"DICM":
+                view_images(doc.content, *images)
     print(
         f"vendor_consumer: {len(wanted)} found, {len(retrieved.documents)} retrieved ({retrieved.response.status})",
         flush=True,
     )
     return 0 if retrieved.documents else 1
-
-
-def accessions(reference_ids: list[str]) -> set[str]:
-    """The accession numbers among ``reference_ids`` (CXi values)."""
-    return {ref.id for ref in map(ReferenceId.parse, reference_ids) if ref.type == ACCESSION}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--every", type=float, help="search every S seconds, retrieve what is new (no trigger)")
     parser.add_argument("--for", dest="for_seconds", type=float, default=600.0, help="with --every: stop after S s")
+    parser.add_argument("--images", action="store_true", help="then retrieve the images of each KOS retrieved")
+    parser.add_argument("--rad69-url", help="with --images: the imaging source's RAD-69 endpoint")
+    parser.add_argument("--dicom", help="with --images: the imaging source for C-GET, AET@HOST:PORT")
     args = parser.parse_args(argv)
     accession = (args.accession_number or "").strip() or None
     if not args.patient_id.strip() or (accession is None and args.every is None):
@@ -89,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     while True:
         try:
             with ConsumerClient(f"{base}/iti18", timeout=args.timeout, retrieve_url=f"{base}/iti43") as client:
-                status = consume(client, args.patient_id.strip(), accession, seen)
+                images = (args.rad69_url, args.dicom) if args.images else None
+                status = consume(client, args.patient_id.strip(), accession, seen, images)
         except TransportError as exc:
             print(f"vendor_consumer: {exc}", file=sys.stderr)
             status = 2

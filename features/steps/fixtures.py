@@ -17,14 +17,16 @@ the report.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -174,7 +176,9 @@ def imaging_exam(tmp_path_factory: pytest.TempPathFactory) -> ImagingExam:
 def imaging_endpoints(
     sut: Any | None, journal: Journal, imaging_exam: ImagingExam, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ImagingEndpoints]:
-    """The imaging source under test, or our simulator with the session's study loaded (started once)."""
+    """The imaging source under test, or our simulator with the session's study loaded (started once), on
+    ``[harness] host``, ``dicom_port`` and ``http_port`` (free loopback ports by default: a consumer under test
+    without a trigger is configured with fixed ones)."""
     vendor = getattr(sut, "imaging_source", None) if sut is not None else None
     if vendor is not None:
         harness = sut.harness
@@ -202,7 +206,11 @@ def imaging_endpoints(
 
     store = tmp_path_factory.mktemp("imaging-source")
     assert imaging_exam.study.directory is not None
+    harness = getattr(sut, "harness", None)
     source = start_imaging_source(
+        host=getattr(harness, "host", "127.0.0.1"),
+        dicom_port=int(getattr(harness, "dicom_port", 0) or 0),
+        http_port=int(getattr(harness, "http_port", 0) or 0),
         store=f"sqlite:///{store}/index.sqlite",
         studies=[imaging_exam.study.directory],
         move_destinations={"XDSI_CONSUMER": ("127.0.0.1", move_port)},
@@ -211,7 +219,7 @@ def imaging_endpoints(
     try:
         yield ImagingEndpoints(
             source.ae_title,
-            "127.0.0.1",
+            source.host,
             source.dicom_port,
             source.rad69_url,
             source.wado_rs_url,
@@ -388,23 +396,70 @@ def parsed_kos(data: bytes) -> KosInfo:
     return parse_kos(data)
 
 
-def check_journal(scene: Scene, transactions: set[str], faulty_request: bool = False) -> list[Exchange]:
-    """The journal records since the last check: at least one of ``transactions``; no error finding in any
-    response, nor in any request unless the scenario broke it on purpose. Kept in the scene."""
+def check_journal(
+    scene: Scene, transactions: set[str], faulty_request: bool = False, required: bool = True
+) -> list[Exchange]:
+    """The journal records since the last check: at least one of ``transactions`` (unless not ``required``); no
+    error finding in any response, nor in any request unless the scenario broke it on purpose. Kept in the
+    scene."""
     new = list(scene.journal.exchanges(after_id=scene.mark))
     if new:
         scene.mark = max(e.id or 0 for e in new)
     scene.exchanges += new
     mine = [e for e in new if e.transaction in transactions]
-    assert mine, f"no {'/'.join(sorted(transactions))} exchange in the journal {scene.journal.path}"
-    for e in mine:
-        where = f"{e.actor} {e.direction} {e.transaction} (journal {scene.journal.path} #{e.id})"
+    assert mine or not required, f"no {'/'.join(sorted(transactions))} exchange in the journal {scene.journal.path}"
+    return check_exchanges(mine, faulty_request)
+
+
+def check_exchanges(exchanges: list[Exchange], faulty_request: bool = False) -> list[Exchange]:
+    """No error finding in the responses of ``exchanges``, nor in their requests unless broken on purpose."""
+    for e in exchanges:
+        where = f"{e.actor} {e.direction} {e.transaction} (journal #{e.id})"
         bad = [(f.rule, f.location, f.message) for f in e.response_findings if f.severity == "error"]
         assert not bad, f"{where}: the response {e.response_flux} breaks the rules: {bad}"
         if not faulty_request:
             bad = [(f.rule, f.location, f.message) for f in e.request_findings if f.severity == "error"]
             assert not bad, f"{where}: the request {e.request_flux} breaks the rules: {bad}"
-    return mine
+    return exchanges
+
+
+# --------------------------------------------------------------------------------------- initiators under test
+
+#: seconds our simulators are given to journal what a triggered initiator sent, once its trigger has finished
+JOURNAL_WAIT = 15.0
+
+T = TypeVar("T")
+
+
+def vendor_producer(sut: Any | None) -> Any | None:
+    """The producer under test of ``sut.toml`` (an :class:`xdsi.config.Initiator`), or None: our client plays it."""
+    return getattr(sut, "producer", None) if sut is not None else None
+
+
+def vendor_consumer(sut: Any | None) -> Any | None:
+    """The consumer under test of ``sut.toml`` (an :class:`xdsi.config.Initiator`), or None: our client plays it."""
+    return getattr(sut, "consumer", None) if sut is not None else None
+
+
+def await_found(find: Callable[[], T | None], timeout: float) -> T | None:
+    """Poll ``find`` until it gives something, for at most ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = find()
+        if found is not None or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.2)
+
+
+def announce(request: pytest.FixtureRequest, text: str) -> None:
+    """Tell the person running the suite what the scenario waits for (an initiator under test without trigger)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is None:
+        return
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        reporter.ensure_newline()
+        reporter.write_line(f"⏳ {text}", yellow=True)
 
 
 #: the fixtures ``features/conftest.py`` puts in scope (the helpers are imported by name)

@@ -15,12 +15,27 @@ the method, the instances received are checked against the KOS (``check_retrieve
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydicom.dataset import Dataset
 from pytest_bdd import given, parsers, then, when
 
-from features.steps.fixtures import ImagingEndpoints, ImagingExam, Scene, check_journal, new_exam
+from features.steps.fixtures import (
+    JOURNAL_WAIT,
+    ImagingEndpoints,
+    ImagingExam,
+    RegistryEndpoints,
+    Scene,
+    announce,
+    await_found,
+    check_exchanges,
+    check_journal,
+    new_exam,
+    vendor_consumer,
+)
 from simulators.imaging_consumer.client import (
     RetrieveResult,
     record_retrieve,
@@ -31,7 +46,12 @@ from simulators.imaging_consumer.client import (
 )
 from xdsi.dicom.kos import KosInfo, build_kos, kos_bytes, parse_kos
 from xdsi.dicom.study import generate_study
-from xdsi.journal import Journal
+from xdsi.journal import Exchange, Journal
+from xdsi.messages import dicommeta, iti43
+from xdsi.messages.wire import from_wire
+from xdsi.validation.kos import check_retrieved
+
+_UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
 
 #: the retrieve methods of the volet (§3.5), by the name a scenario gives them
 METHODS = ("RAD-69", "C-GET", "C-MOVE", "WADO-RS")
@@ -111,10 +131,127 @@ def given_unknown_kos(scene: Scene, imaging_endpoints: ImagingEndpoints) -> None
 
 
 @when(parsers.parse("le consommateur d'images récupère les images référencées par le KOS par « {method} »"))
-def when_retrieve_images(scene: Scene, imaging_endpoints: ImagingEndpoints, journal: Journal, method: str) -> None:
-    """Flux 9 → 10 by ``RAD-69``, ``C-GET``, ``C-MOVE`` or ``WADO-RS``: every instance of the KOS."""
+def when_retrieve_images(
+    scene: Scene,
+    imaging_endpoints: ImagingEndpoints,
+    journal: Journal,
+    sut: Any | None,
+    registry_endpoints: RegistryEndpoints,
+    request: Any,
+    method: str,
+) -> None:
+    """Flux 9 → 10 by ``RAD-69``, ``C-GET``, ``C-MOVE`` or ``WADO-RS``: every instance of the KOS. With a consumer
+    under test, what it retrieves from our imaging source is read back from the journal (:func:`_vendor_images`)."""
+    initiator = vendor_consumer(sut)
+    if initiator is not None:
+        scene.imaging = _vendor_images(request, scene, initiator, imaging_endpoints, registry_endpoints, method)
+        return
     scene.imaging = _retrieve(method, _kos(scene), imaging_endpoints, journal)
     check_journal(scene, {method})
+
+
+def _vendor_images(
+    request: Any,
+    scene: Scene,
+    initiator: Any,
+    source: ImagingEndpoints,
+    registry: RegistryEndpoints,
+    method: str,
+) -> RetrieveResult:
+    """Flux 9 → 10 by the consumer under test: with a trigger that takes ``{method}``, it is run with the exam's
+    keys and our imaging source's endpoints; without a trigger, the scenario awaits (``wait_seconds``) its
+    requests. Either way, the ``method`` requests our imaging source answered since the scenario began are read
+    back from the journal, and the instances it served (RAD-69 documents, WADO-RS instances, C-GET sub-operations)
+    are the result the next steps check against the KOS."""
+    what = f"{method} by a consumer under test"
+    if not source.simulated:
+        pytest.skip(f"{what}: its requests are read back from our imaging source's journal")
+    if method == "C-MOVE":
+        pytest.skip(f"{what}: its storage SCP is not a move destination our imaging source knows")
+    kos, exam = _kos(scene), scene.need_exam()
+    endpoints = {
+        "rad69_url": source.rad69_url or "",
+        "wado_rs_url": source.wado_rs_url or "",
+        "dicom_aet": source.aet or "",
+        "dicom_host": source.host or "",
+        "dicom_port": str(source.port or ""),
+    }
+    if initiator.trigger:
+        if "method" not in initiator.placeholders():
+            pytest.skip(f"{what}: its trigger takes no {{method}}: it cannot be asked to retrieve images")
+        result = initiator.run(
+            check=False,
+            registry_url=registry.iti18_url.removesuffix("/iti18"),
+            patient_id=exam.patient_id,
+            accession_number=exam.accession_number,
+            study_uid=kos.study_instance_uid,
+            method=method,
+            **endpoints,
+        )
+        said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
+        timeout = JOURNAL_WAIT
+    else:
+        said = f"no trigger: awaited {initiator.wait_seconds:g} s (sut.toml [consumer] wait_seconds)"
+        timeout = initiator.wait_seconds
+        where = {"RAD-69": endpoints["rad69_url"], "WADO-RS": endpoints["wado_rs_url"]}.get(
+            method, f"{endpoints['dicom_aet']}@{endpoints['dicom_host']}:{endpoints['dicom_port']}"
+        )
+        announce(request, f"waiting up to {timeout:g} s for the consumer under test to retrieve the images of "
+                 f"study {kos.study_instance_uid} (accession number {exam.accession_number}) by {method} "
+                 f"from {where}")  # fmt: skip
+    wanted = kos.instance_uids
+
+    def served() -> dict[str, str] | None:
+        got = _served(scene, method)
+        return got if wanted <= set(got) else None
+
+    got = await_found(served, timeout)
+    if got is None:
+        got = _served(scene, method)
+        missing = sorted(wanted - set(got))
+        raise AssertionError(
+            f"our imaging source did not serve the {len(wanted)} instances of the KOS by {method} to the consumer "
+            f"under test ({said}): {len(missing)} missing, e.g. {missing[:3]}"
+        )
+    check_journal(scene, {method}, required=False)  # what came since the last check, kept for the report
+    check_exchanges(_method_exchanges(scene, method))  # the consumer's requests and our answers, rules kept
+    out = RetrieveResult(method, status=f"served by our imaging source ({len(got)} instance(s))")
+    for uid, cls in got.items():
+        ds = Dataset()
+        ds.SOPClassUID, ds.SOPInstanceUID = cls, uid
+        out.datasets.append(ds)
+    out.findings = check_retrieved(kos, out.received)
+    return out
+
+
+def _method_exchanges(scene: Scene, method: str) -> list[Exchange]:
+    """The ``method`` requests our imaging source answered since the scenario began."""
+    return [
+        e
+        for e in scene.journal.exchanges(after_id=scene.start)
+        if e.transaction == method and e.direction == "received" and e.actor == "imaging_source"
+    ]
+
+
+def _served(scene: Scene, method: str) -> dict[str, str]:
+    """SOP instance UID → SOP class UID of every instance our imaging source served by ``method`` since the
+    scenario began (read back from its journal)."""
+    out: dict[str, str] = {}
+    for e in _method_exchanges(scene, method):
+        if method == "RAD-69":
+            try:
+                raw = from_wire(e.response, e.response_content_type)
+                docs = iti43.decode_response(raw.body, raw.attachments).documents if raw.body is not None else []
+            except Exception:  # an unreadable answer served nothing: the journal's findings say why
+                continue
+            for d in docs:
+                out[d.document_unique_id] = dicommeta.sop_class_of(d.content) or ""
+            continue
+        for line in e.response.decode("utf-8", "replace").splitlines():  # "SOP class UID SOP instance UID"
+            parts = line.split()
+            if len(parts) == 2 and all(_UID.match(p) for p in parts):
+                out[parts[1]] = parts[0]
+    return out
 
 
 @when(parsers.parse("le consommateur d'images demande un C-MOVE vers la destination inconnue « {aet} »"))

@@ -13,26 +13,29 @@ scenario broke it on purpose (« la fiche du KOS est altérée … »).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from lxml import etree
 from pytest_bdd import given, parsers, then, when
 
 from features.steps.fixtures import (
+    JOURNAL_WAIT,
     REPOSITORY_UID,
     Publication,
     RegistryEndpoints,
     Scene,
+    announce,
+    await_found,
     check_journal,
     new_exam,
     new_uid,
     parsed_kos,
     publication,
+    vendor_consumer,
+    vendor_producer,
 )
 from simulators.consumer.client import ConsumerClient
 from simulators.producer.client import ProducerClient
@@ -48,8 +51,6 @@ from xdsi.model.metadata import Code, Document, DocumentEntry
 from xdsi.model.responses import RegistryResponse
 from xdsi.model.retrieve import DocumentRequest
 from xdsi.validation.cda import ReportKeys, report_keys
-
-T = TypeVar("T")
 
 #: the statuses of a Fiche, by the short name a scenario gives them
 STATUSES = {"Approved": md.APPROVED, "Deprecated": md.DEPRECATED, "Archived": md.ARCHIVED, "Deleted": md.DELETED}
@@ -166,14 +167,6 @@ def _report_keys(scene: Scene) -> ReportKeys:
 #: why the metadata update scenarios cannot run against a producer under test
 FLUX3_SKIP = "it publishes (Flux 1) on its own or by its trigger: its metadata updates (Flux 3) cannot be driven"
 
-#: seconds the registry simulator is given to journal the ITI-41 it received, once the trigger has finished
-JOURNAL_WAIT = 15.0
-
-
-def vendor_producer(sut: Any | None) -> Any | None:
-    """The producer under test of ``sut.toml`` (an :class:`xdsi.config.Initiator`), or None: our client plays it."""
-    return getattr(sut, "producer", None) if sut is not None else None
-
 
 def _skip_for_vendor_producer(sut: Any | None, what: str) -> None:
     if vendor_producer(sut) is not None:
@@ -187,27 +180,6 @@ def _received(scene: Scene, transaction: str) -> list[Exchange]:
         for e in scene.journal.exchanges(after_id=scene.start)
         if e.transaction == transaction and e.direction == "received"
     ]
-
-
-def _await(find: Callable[[], T | None], timeout: float) -> T | None:
-    """Poll ``find`` until it gives something, for at most ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = find()
-        if found is not None or time.monotonic() >= deadline:
-            return found
-        time.sleep(0.2)
-
-
-def _announce(request: pytest.FixtureRequest, text: str) -> None:
-    """Tell the person running the suite what the scenario waits for (an initiator under test without trigger)."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is None:
-        return
-    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
-        reporter.ensure_newline()
-        reporter.write_line(f"⏳ {text}", yellow=True)
 
 
 def _answer(exchange: Exchange, who: str, said: str) -> Any:
@@ -266,7 +238,7 @@ def _vendor_publish(
         said = f"no trigger: awaited {initiator.wait_seconds:g} s (sut.toml [producer] wait_seconds)"
         wanted, timeout = None, initiator.wait_seconds
         wait = f"waiting up to {timeout:g} s for the producer under test to send a lot with the KOS of an exam"
-        _announce(request, f"{wait} of modality {exam.modality.code} and its report (ITI-41) to {registry.iti41_url}")
+        announce(request, f"{wait} of modality {exam.modality.code} and its report (ITI-41) to {registry.iti41_url}")
 
     def lot() -> tuple[Exchange, str, ReferenceId, set[str]] | None:
         for e in _received(scene, "ITI-41"):
@@ -277,7 +249,7 @@ def _vendor_publish(
                 return e, *fiche
         return None
 
-    got = _await(lot, timeout)
+    got = await_found(lot, timeout)
     assert got is not None, (
         f"our registry at {registry.iti41_url} received no ITI-41 with a KOS Fiche"
         + (f" of accession number {wanted}" if wanted else f" of modality {exam.modality.code}")
@@ -334,11 +306,6 @@ QUERY_SKIP = "it searches the patient and retrieves an exam (triggered or awaite
 
 #: the 3.3 criteria a consumer under test's trigger covers (it searches the patient, keeps the accession number's)
 VENDOR_CRITERIA = ("patient seul", "accession number de l'examen")
-
-
-def vendor_consumer(sut: Any | None) -> Any | None:
-    """The consumer under test of ``sut.toml`` (an :class:`xdsi.config.Initiator`), or None: our client plays it."""
-    return getattr(sut, "consumer", None) if sut is not None else None
 
 
 def _skip_for_vendor_consumer(sut: Any | None, what: str) -> None:
@@ -403,10 +370,10 @@ def _vendor_consume(request: pytest.FixtureRequest, scene: Scene, initiator: Any
     else:
         said = f"no trigger: awaited {initiator.wait_seconds:g} s (sut.toml [consumer] wait_seconds)"
         timeout = initiator.wait_seconds
-        _announce(request, f"waiting up to {timeout:g} s for the consumer under test to search the documents of "
+        announce(request, f"waiting up to {timeout:g} s for the consumer under test to search the documents of "
                   f"patient {exam.patient_id} ({registry.iti18_url}) and retrieve those of accession number "
                   f"{exam.accession_number} ({base}/iti43)")  # fmt: skip
-    got = _await(lambda: _search_and_retrieve(scene, exam.accession_number), timeout)
+    got = await_found(lambda: _search_and_retrieve(scene, exam.accession_number), timeout)
     assert got is not None, (
         f"our registry received no search (ITI-18) answered with the Fiches of accession number "
         f"{exam.accession_number} followed by a retrieve (ITI-43) of one of them ({said}); received: "
@@ -475,10 +442,23 @@ def given_published(
 
 
 @given("le consommateur a obtenu le KOS de l'examen auprès du gestionnaire")
-def given_kos_obtained(scene: Scene, sut: Any | None, consumer: ConsumerClient) -> None:
-    """Flux 5 → 6 (search by the exam's Study Instance UID) then 7 → 8 (retrieve the KOS), parsed. Skipped with a
-    consumer under test."""
-    _skip_for_vendor_consumer(sut, "the KOS by a search by Study Instance UID (3.5 imaging retrievals, 3.6)")
+def given_kos_obtained(
+    scene: Scene, sut: Any | None, consumer: ConsumerClient, registry_endpoints: RegistryEndpoints, request: Any
+) -> None:
+    """Flux 5 → 6 (search by the exam's Study Instance UID) then 7 → 8 (retrieve the KOS), parsed. With a consumer
+    under test, in 3.5: it searches the patient and retrieves the exam's KOS, triggered or awaited
+    (:func:`_vendor_consume`), and the KOS it was sent is parsed; elsewhere (3.6, 3.7) skipped."""
+    initiator = vendor_consumer(sut)
+    if initiator is not None:
+        if request.node.get_closest_marker("process_3_5") is None:
+            _skip_for_vendor_consumer(sut, "the KOS by a search by Study Instance UID (3.6, 3.7)")
+        _vendor_consume(request, scene, initiator, registry_endpoints)
+        pub = scene.need_publication()
+        assert scene.retrieved is not None
+        sent = [d.content for d in scene.retrieved.documents if d.document_unique_id == pub.kos_uid]
+        assert sent, f"the consumer under test retrieved the exam's documents but not its KOS {pub.kos_uid}"
+        scene.kos = parsed_kos(sent[0])
+        return
     pub = scene.need_publication()
     _registered_kos(scene, consumer)
     data = _retrieve(scene, consumer, pub.kos_uid)

@@ -495,6 +495,7 @@ class DicomSource:
         the final status, the matches (C-FIND) or C-STORE sub-operations offered (C-GET/C-MOVE)."""
         started = time.perf_counter()
         pending, final, comment = 0, None, ""
+        offered: list[str] = []  # "SOP class UID SOP instance UID" of each C-STORE sub-operation (C-GET, C-MOVE)
         try:
             for item in responses:
                 if isinstance(item, tuple) and len(item) == 2:
@@ -505,6 +506,8 @@ class DicomSource:
                         code = status if isinstance(status, int) else int(status.Status)
                         if code in (STATUS_PENDING, STATUS_PENDING_WARNING):
                             pending += 1
+                            if op != "C-FIND" and isinstance(item[1], Dataset):
+                                offered.append(f"{item[1].get('SOPClassUID', '')} {item[1].get('SOPInstanceUID', '')}")
                         else:
                             final = code
                             comment = "" if isinstance(status, int) else str(status.get("ErrorComment", ""))
@@ -517,7 +520,8 @@ class DicomSource:
                 done = STATUS_SUCCESS if final is None else final
                 count = f"{pending} match(es)" if op == "C-FIND" else f"{pending} C-STORE sub-operation(s) offered"
                 flux = None if op == "C-FIND" else "flux9"
-                self._record(event, op, flux, f"{op}\n{ident}", f"{_status_text(done, comment)}\n{count}", started)
+                answer = "\n".join([_status_text(done, comment), count, *offered])
+                self._record(event, op, flux, f"{op}\n{ident}", answer, started)
 
     def _record(self, event: Any, op: str, flux: str | None, request: str, response: str, started: float) -> None:
         if self.journal is None:

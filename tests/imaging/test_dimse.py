@@ -485,7 +485,9 @@ def test_dimse_exchanges_are_journaled(tmp_path: Path, tmp_store: str, study: St
     assert study.study_instance_uid in find.request.decode() and find.response.decode().startswith("status 0x0000")
     assert "1 match(es)" in find.response.decode() and find.request_flux is None
     assert get.request_flux == "flux9" and get.response_flux == "flux10" and len(got) == 6
-    assert get.response.decode() == "status 0x0000\n6 C-STORE sub-operation(s) offered"
+    assert get.response.decode().startswith("status 0x0000\n6 C-STORE sub-operation(s) offered\n")
+    offered = {line.split()[1] for line in get.response.decode().splitlines()[2:]}
+    assert offered == {i.sop_instance_uid for se in study.series for i in se.instances}
     assert get_unknown.response.decode().startswith("status 0xC000: no instance matches")
     assert "Move Destination: NOBODY" in move.request.decode() and move.response.decode().startswith("status 0xA801")
     assert get.peer.startswith("TESTSCU@127.0.0.1:") and get.endpoint == f"DIMSE {src.ae_title}"
