@@ -118,6 +118,9 @@ ca = "ca.pem"
         ('[producer]\ntrigger = "x \'unclosed"\n', r"\[producer\] trigger: cannot parse"),
         ('[producer]\ntrigger = "x {"\n', r"\[producer\] trigger: cannot parse"),
         ("[consumer]\nwait_seconds = -1\n", "positive number of seconds"),
+        ('[consumer]\nimages_trigger = "view {method}"\n', r"\[consumer\] images_trigger: give the trigger too"),
+        ('[consumer]\ntrigger = "t"\nimages_trigger = "v {"\n', r"\[consumer\] images_trigger: cannot parse"),
+        ('[producer]\ntrigger = "t"\nimages_trigger = "v"\n', r"\[producer\]: unknown key 'images_trigger'"),
         ("[consumer]\ntrigger = 3\n", "expected a non-empty string"),
         ('[tls]\ncert = "nope.pem"\nkey = "nope.pem"\n', r"\[tls\] cert: no such file"),
         ("[tls]\n", r"\[tls\]: missing cert"),
@@ -160,6 +163,15 @@ def test_presets() -> None:
         registry_url="http://r/iti41", patient_id="1^^^&2&ISO^NH", accession_number="A 1", modality="MR"
     )
     assert argv[2:] == ["http://r/iti41", "1^^^&2&ISO^NH", "A 1", "--modality", "MR"]
+    consumer = load_sut(PRESETS / "consumer-trigger.toml").consumer
+    assert consumer is not None and consumer.images_trigger is not None
+    images = consumer.images()
+    assert {"method", "rad69_url", "dicom_aet", "dicom_host", "dicom_port"} <= set(images.placeholders())
+    assert Initiator("t").images().trigger is None
+    for name in ("producer-awaited.toml", "consumer-awaited.toml"):
+        awaited = load_sut(PRESETS / name)
+        initiator = awaited.producer or awaited.consumer
+        assert initiator is not None and initiator.trigger is None and awaited.harness.registry_port
 
 
 def py(code: str) -> str:

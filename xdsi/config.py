@@ -5,7 +5,7 @@ Each actor section that is present names a vendor's system; an absent section me
     [registry]        iti41_url, iti18_url, iti43_url, iti57_url
     [imaging_source]  aet, host, port, rad69_url, wado_rs_url, retrieve_location_uid
     [producer]        trigger = "command {patient_id} {accession_number}", wait_seconds = 60
-    [consumer]        trigger = "command ...", wait_seconds = 60
+    [consumer]        trigger = "command ...", images_trigger = "command ... {method} ...", wait_seconds = 60
     [harness]         host, registry_port, dicom_port, http_port, aet, store (our own simulators)
     [tls]             cert, key, ca (mutual TLS; paths relative to the sut.toml file)
 
@@ -97,6 +97,12 @@ class Initiator:
     trigger: str | None = None
     #: the bound of the trigger's run, or of the wait for the initiator's messages
     wait_seconds: float = DEFAULT_WAIT
+    #: a consumer's command to retrieve an exam's images (process 3.5), when its ``trigger`` only finds documents
+    images_trigger: str | None = None
+
+    def images(self) -> Initiator:
+        """The initiator that retrieves images: ``images_trigger`` as its trigger (None: nothing to run)."""
+        return Initiator(self.images_trigger, self.wait_seconds)
 
     def placeholders(self) -> list[str]:
         """The ``{names}`` the trigger expects."""
@@ -267,7 +273,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "registry": ("iti41_url", "iti18_url", "iti43_url", "iti57_url"),
     "imaging_source": ("aet", "host", "port", "rad69_url", "wado_rs_url", "retrieve_location_uid"),
     "producer": ("trigger", "wait_seconds"),
-    "consumer": ("trigger", "wait_seconds"),
+    "consumer": ("trigger", "images_trigger", "wait_seconds"),
     "harness": ("host", "registry_port", "dicom_port", "http_port", "aet", "store"),
     "tls": ("cert", "key", "ca"),
 }
@@ -288,16 +294,21 @@ def _uid(section: _Section, key: str = "retrieve_location_uid") -> str | None:
 
 
 def _initiator(section: _Section) -> Initiator:
-    trigger = section.text("trigger")
-    initiator = Initiator(trigger, section.seconds("wait_seconds", DEFAULT_WAIT))
-    if trigger is not None:
+    initiator = Initiator(
+        section.text("trigger"), section.seconds("wait_seconds", DEFAULT_WAIT), section.text("images_trigger")
+    )
+    for key, command in (("trigger", initiator.trigger), ("images_trigger", initiator.images_trigger)):
+        if command is None:
+            continue
         try:
-            argv = shlex.split(trigger)
-            initiator.placeholders()
+            argv = shlex.split(command)
+            Initiator(command).placeholders()
         except ValueError as exc:
-            raise SutError(f"{section.where} trigger: cannot parse {trigger!r}: {exc}") from None
+            raise SutError(f"{section.where} {key}: cannot parse {command!r}: {exc}") from None
         if not argv:
-            raise SutError(f"{section.where} trigger: empty command")
+            raise SutError(f"{section.where} {key}: empty command")
+    if initiator.images_trigger and not initiator.trigger:
+        raise SutError(f"{section.where} images_trigger: give the trigger too (or neither: the scenarios wait)")
     return initiator
 
 

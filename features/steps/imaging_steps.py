@@ -158,11 +158,11 @@ def _vendor_images(
     registry: RegistryEndpoints,
     method: str,
 ) -> RetrieveResult:
-    """Flux 9 → 10 by the consumer under test: with a trigger that takes ``{method}``, it is run with the exam's
-    keys and our imaging source's endpoints; without a trigger, the scenario awaits (``wait_seconds``) its
-    requests. Either way, the ``method`` requests our imaging source answered since the scenario began are read
-    back from the journal, and the instances it served (RAD-69 documents, WADO-RS instances, C-GET sub-operations)
-    are the result the next steps check against the KOS."""
+    """Flux 9 → 10 by the consumer under test: its ``images_trigger`` is run with the exam's keys, the method and
+    our imaging source's endpoints; without any trigger, the scenario awaits (``wait_seconds``) its requests.
+    Either way, the ``method`` requests our imaging source answered since the scenario began are read back from
+    the journal, and the instances it served (RAD-69 documents, WADO-RS instances, C-GET sub-operations) are the
+    result the next steps check against the KOS."""
     what = f"{method} by a consumer under test"
     if not source.simulated:
         pytest.skip(f"{what}: its requests are read back from our imaging source's journal")
@@ -177,9 +177,9 @@ def _vendor_images(
         "dicom_port": str(source.port or ""),
     }
     if initiator.trigger:
-        if "method" not in initiator.placeholders():
-            pytest.skip(f"{what}: its trigger takes no {{method}}: it cannot be asked to retrieve images")
-        result = initiator.run(
+        if not initiator.images_trigger:
+            pytest.skip(f"{what}: sut.toml [consumer] has no images_trigger to ask it to retrieve images")
+        result = initiator.images().run(
             check=False,
             registry_url=registry.iti18_url.removesuffix("/iti18"),
             patient_id=exam.patient_id,
