@@ -7,8 +7,11 @@ replaces the matching simulator (DESIGN §5): ``[registry]`` gives the ITI-41/57
 ``[imaging_source]`` the AE title, host, port and RAD-69 / WADO-RS URLs our imaging consumer calls (the session's
 study is C-STOREd into it when it gives aet/host/port, else the vendor preloads the study written under the
 session's temporary directory, named in the log; C-GET and C-MOVE call it as ``[harness] aet``, C-MOVE to our
-storage SCP on ``[harness] dicom_port``), ``[producer]`` the trigger the process 3.1 steps run instead of our
-producer client (``xds_steps._vendor_publish``).
+storage SCP on ``[harness] dicom_port``). ``[producer]`` and ``[consumer]`` are initiators: the steps run their
+trigger (``trigger``, and a consumer's ``images_trigger``) or, without one, await their messages up to
+``wait_seconds`` (``await_found``, ``announce``), then read what reached our simulators back from the journal
+(``xds_steps._vendor_publish``, ``xds_steps._vendor_consume``, ``imaging_steps._vendor_images``). Our simulators
+listen on ``[harness] host`` and its ports (free ones by default), where such an initiator is configured to send.
 
 Every exchange goes to one journal (:class:`xdsi.journal.Journal`, fixture ``journal``; its file is
 ``journal.path``): the steps read back what they produced from it, check it, and keep it in the scene for
