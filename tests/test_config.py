@@ -121,6 +121,8 @@ ca = "ca.pem"
         ('[consumer]\nimages_trigger = "view {method}"\n', r"\[consumer\] images_trigger: give the trigger too"),
         ('[consumer]\ntrigger = "t"\nimages_trigger = "v {"\n', r"\[consumer\] images_trigger: cannot parse"),
         ('[producer]\ntrigger = "t"\nimages_trigger = "v"\n', r"\[producer\]: unknown key 'images_trigger'"),
+        ('[producer]\nupdate_trigger = "u {operation}"\n', r"\[producer\] update_trigger: give the trigger too"),
+        ('[consumer]\ntrigger = "t"\nupdate_trigger = "u"\n', r"\[consumer\]: unknown key 'update_trigger'"),
         ("[consumer]\ntrigger = 3\n", "expected a non-empty string"),
         ('[tls]\ncert = "nope.pem"\nkey = "nope.pem"\n', r"\[tls\] cert: no such file"),
         ("[tls]\n", r"\[tls\]: missing cert"),
@@ -163,6 +165,10 @@ def test_presets() -> None:
         registry_url="http://r/iti41", patient_id="1^^^&2&ISO^NH", accession_number="A 1", modality="MR"
     )
     assert argv[2:] == ["http://r/iti41", "1^^^&2&ISO^NH", "A 1", "--modality", "MR"]
+    updates = producer.producer.updates()
+    assert {"operation", "entry_uuid", "logical_id", "document_uid", "original_status", "new_status"} <= set(
+        updates.placeholders()
+    )
     consumer = load_sut(PRESETS / "consumer-trigger.toml").consumer
     assert consumer is not None and consumer.images_trigger is not None
     images = consumer.images()

@@ -3,12 +3,19 @@
     python tools/vendor_producer.py REGISTRY_ITI41_URL PATIENT_ID ACCESSION_NUMBER [--modality CT] [--inline]
         [--timeout S]
     python tools/vendor_producer.py REGISTRY_ITI41_URL PATIENT_ID [PREFIX] --every S [--for S] ...
+    python tools/vendor_producer.py REGISTRY_ITI57_URL PATIENT_ID ACCESSION_NUMBER --update status
+        --entry-uuid UUID --from Approved --to Archived
+    python tools/vendor_producer.py REGISTRY_ITI57_URL PATIENT_ID ACCESSION_NUMBER --update new-version
+        --logical-id UUID --document-uid UID
 
 Builds the example exam (a KOS and its report, xdsi.messages.examples) for the given patient (an INS, or a
 CX ``INS^^^&OID&ISO^NH`` whose first component is taken), accession number and modality (a DICOM code, CT by
 default), its Study Instance UID derived from the accession number, and submits it (Flux 1,
 ITI-41) with our producer client. Exit 0 when the registry answers Success, 1 when it refuses, 2 on a usage
 or transport error. It is what `presets/producer-trigger.toml` runs as the producer's trigger.
+
+With ``--update`` it updates the KOS Fiche it published for that accession number (Flux 3, ITI-57): a status
+change or a new version (masked to professionals); it is what the preset runs as the producer's update_trigger.
 
 With ``--every S`` it plays a producer without trigger (`presets/producer-awaited.toml`): it publishes a new
 exam of the patient (accession number PREFIX, ``ACCV`` by default, + the process id + a counter; modality
@@ -30,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from simulators.producer.client import ProducerClient, TransportError
 from xdsi.dicom.kos import modality_code
 from xdsi.messages import examples, iti41
+from xdsi.model import metadata as md
 
 
 def exam_for(patient_id: str, accession_number: str, modality: str = "CT") -> examples.Exam:
@@ -65,6 +73,61 @@ def publish(url: str, exam: examples.Exam, inline: bool, timeout: float) -> int:
     return 0 if response.ok else 1
 
 
+#: the statuses an update names, by their short name
+STATUSES = {
+    "Approved": md.APPROVED,
+    "Deprecated": md.DEPRECATED,
+    "Archived": md.ARCHIVED,
+    "Deleted": md.DELETED,
+}
+
+
+def update(url: str, exam: examples.Exam, args: argparse.Namespace) -> int:
+    """Flux 3 (ITI-57) on the KOS Fiche of ``exam``: ``--update status`` (``--entry-uuid``, ``--from``, ``--to``)
+    or ``--update new-version`` (``--logical-id``, ``--document-uid``: the KOS Fiche again, masked to
+    professionals). 0 when the registry answers Success, 1 when it refuses, 2 on a usage or transport error."""
+    ss = examples.submission_set(exam, "SubmissionSet-MAJ")
+    ss.unique_id = f"{examples.ORG_ROOT}.3.{time.time_ns()}"
+    objects = md.RegistryObjects(submission_sets=[ss])
+    if args.update == "status":
+        if not args.entry_uuid or args.from_status not in STATUSES or args.to_status not in STATUSES:
+            print("vendor_producer: --update status needs --entry-uuid, --from and --to", file=sys.stderr)
+            return 2
+        objects.associations.append(
+            md.Association(
+                id="Association01",
+                type=md.UPDATE_AVAILABILITY_STATUS,
+                source=ss.entry_uuid,
+                target=args.entry_uuid,
+                original_status=STATUSES[args.from_status],
+                new_status=STATUSES[args.to_status],
+            )
+        )
+    else:
+        if not args.logical_id or not args.document_uid:
+            print("vendor_producer: --update new-version needs --logical-id and --document-uid", file=sys.stderr)
+            return 2
+        de = examples.kos_entry(exam, "DocumentEntry-KOS-v2")
+        de.unique_id, de.logical_id = args.document_uid, args.logical_id
+        de.confidentiality_codes.append(
+            md.Code("MASQUE_PS", "1.2.250.1.213.1.1.4.13", "Masqué aux professionnels de santé")
+        )
+        objects.entries.append(de)
+        objects.associations.append(
+            examples.has_member(ss.entry_uuid, de.entry_uuid, 1, submission_set_status="Original", previous_version="1")
+        )
+    try:
+        with ProducerClient(url, update_url=url, timeout=args.timeout) as client:
+            response = client.update(objects)
+    except TransportError as exc:
+        print(f"vendor_producer: {exc}", file=sys.stderr)
+        return 2
+    print(f"vendor_producer: {args.update} of the KOS Fiche of {exam.accession_number}: {response.status}")
+    for error in response.errors:
+        print(f"  {error}", file=sys.stderr)
+    return 0 if response.ok else 1
+
+
 def publish_every(args: argparse.Namespace) -> int:
     """On its own (no trigger): a new exam of the patient every ``--every`` seconds, for ``--for`` seconds."""
     deadline = time.monotonic() + args.for_seconds
@@ -91,6 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--every", type=float, help="publish a new exam every S seconds (a producer without trigger)")
     parser.add_argument("--for", dest="for_seconds", type=float, default=600.0, help="with --every: stop after S s")
+    parser.add_argument(
+        "--update",
+        choices=("status", "new-version"),
+        help="update the KOS Fiche (Flux 3) instead: registry_url is ITI-57",
+    )
+    parser.add_argument("--entry-uuid", help="--update status: the Fiche's entryUUID")
+    parser.add_argument("--from", dest="from_status", help="--update status: its status now (Approved, Archived…)")
+    parser.add_argument("--to", dest="to_status", help="--update status: its new status")
+    parser.add_argument("--logical-id", help="--update new-version: the Fiche's logicalID")
+    parser.add_argument("--document-uid", help="--update new-version: the document's uniqueId")
     args = parser.parse_args(argv)
     try:
         if args.every is not None:
@@ -101,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"vendor_producer: {exc}", file=sys.stderr)
         return 2
+    if args.update:
+        return update(args.registry_url, exam, args)
     return publish(args.registry_url, exam, args.inline, args.timeout)
 
 

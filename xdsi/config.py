@@ -4,7 +4,7 @@ Each actor section that is present names a vendor's system; an absent section me
 
     [registry]        iti41_url, iti18_url, iti43_url, iti57_url
     [imaging_source]  aet, host, port, rad69_url, wado_rs_url, retrieve_location_uid
-    [producer]        trigger = "command {patient_id} {accession_number}", wait_seconds = 60
+    [producer]        trigger = "command {patient_id} {accession_number}", update_trigger = "…", wait_seconds = 60
     [consumer]        trigger = "command ...", images_trigger = "command ... {method} ...", wait_seconds = 60
     [harness]         host, registry_port, dicom_port, http_port, aet, store (our own simulators)
     [tls]             cert, key, ca (mutual TLS; paths relative to the sut.toml file)
@@ -99,10 +99,16 @@ class Initiator:
     wait_seconds: float = DEFAULT_WAIT
     #: a consumer's command to retrieve an exam's images (process 3.5), when its ``trigger`` only finds documents
     images_trigger: str | None = None
+    #: a producer's command to update a Fiche it published (Flux 3, process 3.2): a status or a new version
+    update_trigger: str | None = None
 
     def images(self) -> Initiator:
         """The initiator that retrieves images: ``images_trigger`` as its trigger (None: nothing to run)."""
         return Initiator(self.images_trigger, self.wait_seconds)
+
+    def updates(self) -> Initiator:
+        """The initiator that updates metadata: ``update_trigger`` as its trigger (None: nothing to run)."""
+        return Initiator(self.update_trigger, self.wait_seconds)
 
     def placeholders(self) -> list[str]:
         """The ``{names}`` the trigger expects."""
@@ -272,7 +278,7 @@ class _Section:
 _KEYS: dict[str, tuple[str, ...]] = {
     "registry": ("iti41_url", "iti18_url", "iti43_url", "iti57_url"),
     "imaging_source": ("aet", "host", "port", "rad69_url", "wado_rs_url", "retrieve_location_uid"),
-    "producer": ("trigger", "wait_seconds"),
+    "producer": ("trigger", "update_trigger", "wait_seconds"),
     "consumer": ("trigger", "images_trigger", "wait_seconds"),
     "harness": ("host", "registry_port", "dicom_port", "http_port", "aet", "store"),
     "tls": ("cert", "key", "ca"),
@@ -295,9 +301,14 @@ def _uid(section: _Section, key: str = "retrieve_location_uid") -> str | None:
 
 def _initiator(section: _Section) -> Initiator:
     initiator = Initiator(
-        section.text("trigger"), section.seconds("wait_seconds", DEFAULT_WAIT), section.text("images_trigger")
+        section.text("trigger"),
+        section.seconds("wait_seconds", DEFAULT_WAIT),
+        section.text("images_trigger"),
+        section.text("update_trigger"),
     )
-    for key, command in (("trigger", initiator.trigger), ("images_trigger", initiator.images_trigger)):
+    commands = {"trigger": initiator.trigger, "images_trigger": initiator.images_trigger}
+    commands["update_trigger"] = initiator.update_trigger
+    for key, command in commands.items():
         if command is None:
             continue
         try:
@@ -307,8 +318,9 @@ def _initiator(section: _Section) -> Initiator:
             raise SutError(f"{section.where} {key}: cannot parse {command!r}: {exc}") from None
         if not argv:
             raise SutError(f"{section.where} {key}: empty command")
-    if initiator.images_trigger and not initiator.trigger:
-        raise SutError(f"{section.where} images_trigger: give the trigger too (or neither: the scenarios wait)")
+    for key in ("images_trigger", "update_trigger"):
+        if commands[key] and not initiator.trigger:
+            raise SutError(f"{section.where} {key}: give the trigger too (or neither: the scenarios wait)")
     return initiator
 
 

@@ -46,7 +46,7 @@ from xdsi.messages import examples as ex
 from xdsi.messages import iti18, iti41, iti43
 from xdsi.messages.wire import from_wire
 from xdsi.model import metadata as md
-from xdsi.model.identifiers import ACCESSION, CX, ORDER, ReferenceId
+from xdsi.model.identifiers import ACCESSION, CX, ORDER, STUDY_INSTANCE_UID, ReferenceId
 from xdsi.model.metadata import Code, Document, DocumentEntry
 from xdsi.model.responses import RegistryResponse
 from xdsi.model.retrieve import DocumentRequest
@@ -132,9 +132,17 @@ def _found(scene: Scene) -> set[str]:
     return {e.unique_id or "" for e in scene.entries}
 
 
+def _study_uid(pub: Publication) -> str:
+    """The Study Instance UID of the published KOS Fiche's referenceIdList (that of the exam, or the one a
+    producer under test chose)."""
+    refs = [ReferenceId.parse(r) for r in pub.kos_entry.reference_ids]
+    return next((r.id for r in refs if r.type == STUDY_INSTANCE_UID), pub.exam.study_uid)
+
+
 def _registered_kos(scene: Scene, consumer: ConsumerClient, statuses: list[str] | None = None) -> DocumentEntry:
+    """The published KOS Fiche, found by its Study Instance UID (:func:`_study_uid`)."""
     pub = scene.need_publication()
-    entries = _find(scene, consumer, statuses=statuses or [md.APPROVED], study_uids=[pub.exam.study_uid])
+    entries = _find(scene, consumer, statuses=statuses or [md.APPROVED], study_uids=[_study_uid(pub)])
     matches = [e for e in entries if e.unique_id == pub.kos_uid]
     assert matches, f"the KOS {pub.kos_uid} is not registered"
     return matches[0]
@@ -165,7 +173,7 @@ def _report_keys(scene: Scene) -> ReportKeys:
 # ------------------------------------------------------------------------------------ a vendor's producer
 
 #: why the metadata update scenarios cannot run against a producer under test
-FLUX3_SKIP = "it publishes (Flux 1) on its own or by its trigger: its metadata updates (Flux 3) cannot be driven"
+FLUX3_SKIP = "its metadata updates (Flux 3) are driven by an update_trigger only, and it has none"
 
 
 def _skip_for_vendor_producer(sut: Any | None, what: str) -> None:
@@ -508,11 +516,67 @@ def when_submit_again(scene: Scene, sut: Any | None, request: Any) -> None:
     _submit(scene, request.getfixturevalue("producer"))
 
 
+def _vendor_update(
+    request: Any,
+    scene: Scene,
+    initiator: Any,
+    registry: RegistryEndpoints,
+    consumer: ConsumerClient,
+    operation: str,
+    old: str = "",
+    new: str = "",
+) -> None:
+    """Flux 3 by the producer under test: its ``update_trigger`` is run with our registry's ITI-57 URL, the exam's
+    keys, the ``operation`` (``status`` with ``{original_status}`` and ``{new_status}``, or ``new-version``) and
+    the KOS Fiche it published (``{entry_uuid}``, ``{logical_id}``, ``{document_uid}``); the ITI-57 our registry
+    received is read back from the journal and checked, and its answer is the scene's response. Skipped without
+    an update_trigger (a producer that only publishes, or one awaited: its updates are not awaited)."""
+    if not initiator.update_trigger:
+        pytest.skip(f"producer under test (sut.toml [producer]): {FLUX3_SKIP}")
+    exam = scene.need_exam()
+    kos = _registered_kos(scene, consumer, list(STATUSES.values()))
+    before = scene.journal.last_id()
+    result = initiator.updates().run(
+        check=False,
+        registry_url=registry.iti57_url,
+        patient_id=exam.patient_id,
+        accession_number=exam.accession_number,
+        modality=exam.modality.code,
+        operation=operation,
+        entry_uuid=kos.entry_uuid,
+        logical_id=kos.logical_id or kos.entry_uuid,
+        document_uid=kos.unique_id or "",
+        original_status=old,
+        new_status=new,
+    )
+    said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
+
+    def received() -> Exchange | None:
+        new_ones = scene.journal.exchanges(after_id=before)
+        return next((e for e in new_ones if e.transaction == "ITI-57" and e.direction == "received"), None)
+
+    exchange = await_found(received, JOURNAL_WAIT)
+    assert exchange is not None, f"our registry at {registry.iti57_url} received no ITI-57 from the producer ({said})"
+    check_journal(scene, {"ITI-57"})
+    scene.response = ebdecode.registry_response(_answer(exchange, "producer", said).body)
+
+
 @when(parsers.parse("le producteur fait passer la fiche du KOS du statut « {old} » au statut « {new} »"))
-def when_status(scene: Scene, sut: Any | None, request: Any, consumer: ConsumerClient, old: str, new: str) -> None:
-    """Flux 3 (ITI-57 UpdateAvailabilityStatus) → Flux 4; statuses: Approved, Archived, Deleted, Deprecated.
-    Skipped with a producer under test (it only publishes)."""
-    _skip_for_vendor_producer(sut, FLUX3_SKIP)
+def when_status(
+    scene: Scene,
+    sut: Any | None,
+    request: Any,
+    consumer: ConsumerClient,
+    registry_endpoints: RegistryEndpoints,
+    old: str,
+    new: str,
+) -> None:
+    """Flux 3 (ITI-57 UpdateAvailabilityStatus) → Flux 4; statuses: Approved, Archived, Deleted, Deprecated. With a
+    producer under test, by its update_trigger (:func:`_vendor_update`)."""
+    initiator = vendor_producer(sut)
+    if initiator is not None:
+        _vendor_update(request, scene, initiator, registry_endpoints, consumer, "status", old, new)
+        return
     producer: ProducerClient = request.getfixturevalue("producer")
     kos = _registered_kos(scene, consumer, list(STATUSES.values()))
     objects = _update_objects(scene)
@@ -548,10 +612,15 @@ def _new_version(scene: Scene, producer: ProducerClient, logical_id: str) -> Non
 
 
 @when("le producteur publie une nouvelle version de la fiche du KOS")
-def when_new_version(scene: Scene, sut: Any | None, request: Any, consumer: ConsumerClient) -> None:
-    """Flux 3 (ITI-57): a new version of the KOS Fiche (masked to professionals), previous version 1. Skipped
-    with a producer under test (it only publishes)."""
-    _skip_for_vendor_producer(sut, FLUX3_SKIP)
+def when_new_version(
+    scene: Scene, sut: Any | None, request: Any, consumer: ConsumerClient, registry_endpoints: RegistryEndpoints
+) -> None:
+    """Flux 3 (ITI-57): a new version of the KOS Fiche (masked to professionals), previous version 1. With a
+    producer under test, by its update_trigger (:func:`_vendor_update`)."""
+    initiator = vendor_producer(sut)
+    if initiator is not None:
+        _vendor_update(request, scene, initiator, registry_endpoints, consumer, "new-version")
+        return
     producer: ProducerClient = request.getfixturevalue("producer")
     kos = _registered_kos(scene, consumer)
     _new_version(scene, producer, kos.logical_id or kos.entry_uuid)
@@ -560,8 +629,8 @@ def when_new_version(scene: Scene, sut: Any | None, request: Any, consumer: Cons
 @when("le producteur publie une nouvelle version d'une fiche inconnue du gestionnaire")
 def when_new_version_unknown(scene: Scene, sut: Any | None, request: Any) -> None:
     """Flux 3 (ITI-57): a new version whose logicalID the manager does not know. Skipped with a producer under
-    test (it only publishes)."""
-    _skip_for_vendor_producer(sut, FLUX3_SKIP)
+    test (it cannot be asked to update a Fiche nobody registered)."""
+    _skip_for_vendor_producer(sut, "it cannot be asked to update a Fiche the manager does not know")
     _new_version(scene, request.getfixturevalue("producer"), ex.entry_uuid("inconnue", new_uid()))
 
 
@@ -846,7 +915,7 @@ def then_status(scene: Scene, consumer: ConsumerClient, status: str) -> None:
 def then_new_version(scene: Scene, consumer: ConsumerClient) -> None:
     """Version 2 of the KOS Fiche is Approved, version 1 Deprecated, same logicalID."""
     pub = scene.need_publication()
-    _find(scene, consumer, statuses=[md.APPROVED, md.DEPRECATED], study_uids=[pub.exam.study_uid])
+    _find(scene, consumer, statuses=[md.APPROVED, md.DEPRECATED], study_uids=[_study_uid(pub)])
     versions = {(e.version, e.status) for e in scene.entries if e.unique_id == pub.kos_uid}
     assert versions == {("1", md.DEPRECATED), ("2", md.APPROVED)}, versions
     assert len({e.logical_id for e in scene.entries if e.unique_id == pub.kos_uid}) == 1
