@@ -86,35 +86,24 @@ def update(url: str, exam: examples.Exam, args: argparse.Namespace) -> int:
     """Flux 3 (ITI-57) on the KOS Fiche of ``exam``: ``--update status`` (``--entry-uuid``, ``--from``, ``--to``)
     or ``--update new-version`` (``--logical-id``, ``--document-uid``: the KOS Fiche again, masked to
     professionals). 0 when the registry answers Success, 1 when it refuses, 2 on a usage or transport error."""
-    ss = examples.submission_set(exam, "SubmissionSet-MAJ")
-    ss.unique_id = f"{examples.ORG_ROOT}.3.{time.time_ns()}"
-    objects = md.RegistryObjects(submission_sets=[ss])
+    fresh = f"{examples.ORG_ROOT}.3.{time.time_ns()}"
     if args.update == "status":
         if not args.entry_uuid or args.from_status not in STATUSES or args.to_status not in STATUSES:
             print("vendor_producer: --update status needs --entry-uuid, --from and --to", file=sys.stderr)
             return 2
-        objects.associations.append(
-            md.Association(
-                id="Association01",
-                type=md.UPDATE_AVAILABILITY_STATUS,
-                source=ss.entry_uuid,
-                target=args.entry_uuid,
-                original_status=STATUSES[args.from_status],
-                new_status=STATUSES[args.to_status],
-            )
+        objects = examples.flux3_status(
+            exam,
+            target=args.entry_uuid,
+            original=STATUSES[args.from_status],
+            new=STATUSES[args.to_status],
+            submission_set_uid=fresh,
         )
     else:
         if not args.logical_id or not args.document_uid:
             print("vendor_producer: --update new-version needs --logical-id and --document-uid", file=sys.stderr)
             return 2
-        de = examples.kos_entry(exam, "DocumentEntry-KOS-v2")
-        de.unique_id, de.logical_id = args.document_uid, args.logical_id
-        de.confidentiality_codes.append(
-            md.Code("MASQUE_PS", "1.2.250.1.213.1.1.4.13", "Masqué aux professionnels de santé")
-        )
-        objects.entries.append(de)
-        objects.associations.append(
-            examples.has_member(ss.entry_uuid, de.entry_uuid, 1, submission_set_status="Original", previous_version="1")
+        objects = examples.flux3_new_version(
+            exam, logical_id=args.logical_id, unique_id=args.document_uid, submission_set_uid=fresh
         )
     try:
         with ProducerClient(url, update_url=url, timeout=args.timeout) as client:

@@ -159,12 +159,6 @@ def _retrieve(scene: Scene, consumer: ConsumerClient, unique_id: str) -> bytes |
     return docs[0].content if docs else None
 
 
-def _update_objects(scene: Scene) -> md.RegistryObjects:
-    ss = ex.submission_set(scene.need_exam(), "SubmissionSet-MAJ")
-    ss.unique_id = new_uid()
-    return md.RegistryObjects(submission_sets=[ss])
-
-
 def _report_keys(scene: Scene) -> ReportKeys:
     assert scene.report is not None, "no report retrieved"
     return report_keys(etree.fromstring(scene.report))
@@ -579,34 +573,20 @@ def when_status(
         return
     producer: ProducerClient = request.getfixturevalue("producer")
     kos = _registered_kos(scene, consumer, list(STATUSES.values()))
-    objects = _update_objects(scene)
-    ss = objects.submission_sets[0]
-    objects.associations.append(
-        md.Association(
-            id="Association01",
-            type=md.UPDATE_AVAILABILITY_STATUS,
-            source=ss.entry_uuid,
-            target=kos.entry_uuid,
-            original_status=STATUSES[old],
-            new_status=STATUSES[new],
-        )
+    objects = ex.flux3_status(
+        scene.need_exam(),
+        target=kos.entry_uuid,
+        original=STATUSES[old],
+        new=STATUSES[new],
+        submission_set_uid=new_uid(),
     )
     scene.response = producer.update(objects)
     check_journal(scene, {"ITI-57"}, scene.faulty_request)
 
 
 def _new_version(scene: Scene, producer: ProducerClient, logical_id: str) -> None:
-    objects = _update_objects(scene)
-    ss = objects.submission_sets[0]
     pub = scene.need_publication()
-    de = ex.kos_entry(pub.exam, "DocumentEntry-KOS-v2")
-    de.unique_id = pub.kos_uid
-    de.logical_id = logical_id
-    de.confidentiality_codes.append(Code("MASQUE_PS", "1.2.250.1.213.1.1.4.13", "Masqué aux professionnels de santé"))
-    objects.entries.append(de)
-    objects.associations.append(
-        ex.has_member(ss.entry_uuid, de.entry_uuid, 1, submission_set_status="Original", previous_version="1")
-    )
+    objects = ex.flux3_new_version(pub.exam, logical_id=logical_id, unique_id=pub.kos_uid, submission_set_uid=new_uid())
     scene.response = producer.update(objects)
     check_journal(scene, {"ITI-57"}, scene.faulty_request)
 

@@ -223,30 +223,46 @@ def registered(de: DocumentEntry, exam: Exam, content: bytes, version: str = "1"
     return de
 
 
-def flux3_status(exam: Exam | None = None) -> RegistryObjects:
-    """Flux 3 (ITI-57): archive the KOS entry (Approved -> CI-SIS Archived)."""
+def flux3_status(
+    exam: Exam | None = None,
+    *,
+    target: str | None = None,
+    original: str = md.APPROVED,
+    new: str = md.ARCHIVED,
+    submission_set_uid: str | None = None,
+) -> RegistryObjects:
+    """Flux 3 (ITI-57): change the status of the KOS entry (``target``: its entryUUID), by default Approved ->
+    CI-SIS Archived."""
     exam = exam or Exam()
     ss = submission_set(exam, "SubmissionSet02")
-    ss.unique_id = uid(exam.name, "submission-set", "update")
-    target = entry_uuid(exam.name, exam.kos_uid)
+    ss.unique_id = submission_set_uid or uid(exam.name, "submission-set", "update")
     a = Association(
         id="Association01",
         type=md.UPDATE_AVAILABILITY_STATUS,
         source=ss.entry_uuid,
-        target=target,
-        original_status=md.APPROVED,
-        new_status=md.ARCHIVED,
+        target=target or entry_uuid(exam.name, exam.kos_uid),
+        original_status=original,
+        new_status=new,
     )
     return RegistryObjects(submission_sets=[ss], associations=[a])
 
 
-def flux3_new_version(exam: Exam | None = None) -> RegistryObjects:
-    """Flux 3 (ITI-57): a new version of the KOS entry hidden from professionals (MASQUE_PS)."""
+def flux3_new_version(
+    exam: Exam | None = None,
+    *,
+    logical_id: str | None = None,
+    unique_id: str | None = None,
+    submission_set_uid: str | None = None,
+) -> RegistryObjects:
+    """Flux 3 (ITI-57): a new version of the KOS entry (``logical_id``, ``unique_id``: those registered) hidden
+    from professionals (MASQUE_PS)."""
     exam = exam or Exam()
     ss = submission_set(exam, "SubmissionSet03")
-    ss.unique_id = uid(exam.name, "submission-set", "new-version")
+    ss.unique_id = submission_set_uid or uid(exam.name, "submission-set", "new-version")
     de = kos_entry(exam, "DocumentEntry-KOS-v2")
-    de.logical_id = entry_uuid(exam.name, exam.kos_uid)
+    de.logical_id = logical_id or entry_uuid(exam.name, exam.kos_uid)
+    if unique_id:
+        de.unique_id = unique_id
     de.confidentiality_codes.append(Code("MASQUE_PS", "1.2.250.1.213.1.1.4.13", "Masqué aux professionnels de santé"))
     a = has_member(ss.entry_uuid, de.entry_uuid, 1, submission_set_status="Original", previous_version="1")
     return RegistryObjects(submission_sets=[ss], entries=[de], associations=[a])
