@@ -123,6 +123,8 @@ ca = "ca.pem"
         ('[producer]\ntrigger = "t"\nimages_trigger = "v"\n', r"\[producer\]: unknown key 'images_trigger'"),
         ('[producer]\nupdate_trigger = "u {operation}"\n', r"\[producer\] update_trigger: give the trigger too"),
         ('[consumer]\ntrigger = "t"\nupdate_trigger = "u"\n', r"\[consumer\]: unknown key 'update_trigger'"),
+        ('[consumer]\nmove_aet = "V"\nmove_port = 104\n', "move_aet, move_host and move_port go together"),
+        ('[producer]\nmove_aet = "V"\n', r"\[producer\]: unknown key 'move_aet'"),
         ("[consumer]\ntrigger = 3\n", "expected a non-empty string"),
         ('[tls]\ncert = "nope.pem"\nkey = "nope.pem"\n', r"\[tls\] cert: no such file"),
         ("[tls]\n", r"\[tls\]: missing cert"),
@@ -174,6 +176,8 @@ def test_presets() -> None:
     images = consumer.images()
     assert {"method", "rad69_url", "dicom_aet", "dicom_host", "dicom_port"} <= set(images.placeholders())
     assert Initiator("t").images().trigger is None
+    assert consumer.move_destination == ("VENDOR_VIEWER", "127.0.0.1", 18096)
+    assert "move_aet" in images.placeholders()
     for name in ("producer-awaited.toml", "consumer-awaited.toml"):
         awaited = load_sut(PRESETS / name)
         initiator = awaited.producer or awaited.consumer

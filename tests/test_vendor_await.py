@@ -113,14 +113,19 @@ def test_consumer_awaited_in_vain_fails_in_bounded_time(tmp_path: Path, vendor: 
         assert "ITI-18 #" in run.stdout  # what was received is listed
 
 
-@pytest.mark.parametrize("method", ["RAD-69", "C-GET", "WADO-RS"])
+@pytest.mark.parametrize("method", ["RAD-69", "C-GET", "C-MOVE", "WADO-RS"])
 def test_imaging_consumer_awaited_retrieves_the_images(tmp_path: Path, method: str) -> None:
     """3.5 with a viewer under test without trigger: it finds and retrieves the exam's KOS, then the images the
     KOS references from our imaging source; the scenario reads what our source served back from the journal."""
-    port, dicom, http = _free_port(), _free_port(), _free_port()
+    port, dicom, http, scp = _free_port(), _free_port(), _free_port(), _free_port()
     sut = _sut(tmp_path, "consumer", port, 30, f"dicom_port = {dicom}\nhttp_port = {http}\n")
+    text = sut.read_text().replace(
+        "[consumer]\n", f'[consumer]\nmove_aet = "VIEWER"\nmove_host = "127.0.0.1"\nmove_port = {scp}\n'
+    )
+    sut.write_text(text)
     argv = ["tools/vendor_consumer.py", f"http://127.0.0.1:{port}", PATIENT_CX, "--every", "0.5", "--for", "120"]
     argv += ["--images", "--rad69-url", f"http://127.0.0.1:{http}/rad69", "--dicom", f"XDSI_SOURCE@127.0.0.1:{dicom}"]
+    argv += ["--move", f"VIEWER@127.0.0.1:{scp}"]
     with _vendor(argv):
         run = _scenario(tmp_path, sut, "actor_consumer", f"récupère_les_images_dun_examen and {method}")
     assert run.returncode == 0, run.stdout[-4000:]

@@ -9,7 +9,7 @@
 # second, of each modality in turn, to our registry simulator (presets/producer-awaited.toml: port 18091; each
 # scenario awaits a lot of its exam's modality); tools/vendor_consumer.py --every 1
 # searches the test patient's documents every second, retrieves each new exam and the images of its KOS by
-# RAD-69, C-GET and WADO-RS (presets/consumer-awaited.toml: registry 18092, imaging source 18093/18094). Meanwhile
+# RAD-69, C-GET, C-MOVE and WADO-RS (presets/consumer-awaited.toml: registry 18092, imaging source 18093/18094). Meanwhile
 #     XDSI_SUT=presets/<actor>-awaited.toml $PYTHON -m pytest features -m actor_<actor> "$@"
 # runs: each scenario awaits the initiator's messages (bounded by wait_seconds). The background process is
 # stopped at the end and pytest's exit status is returned. PYTHON defaults to python3.
@@ -24,7 +24,7 @@ case "$actor" in
                       --modality CT,MR,US,MG,PT,NM,XA) ;;
     consumer) vendor=(tools/vendor_consumer.py http://127.0.0.1:18092 "$patient^^^&1.2.250.1.213.1.4.10&ISO^NH"
                       --every 1 --for 900 --images --rad69-url http://127.0.0.1:18094/rad69
-                      --dicom XDSI_SOURCE@127.0.0.1:18093) ;;
+                      --dicom XDSI_SOURCE@127.0.0.1:18093 --move VENDOR_VIEWER@127.0.0.1:18095) ;;
     *) echo "usage: $0 producer|consumer [pytest arguments...]" >&2; exit 2 ;;
 esac
 

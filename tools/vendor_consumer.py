@@ -2,7 +2,7 @@
 
     python tools/vendor_consumer.py REGISTRY_URL PATIENT_ID ACCESSION_NUMBER [--timeout S]
     python tools/vendor_consumer.py REGISTRY_URL PATIENT_ID --every S [--for S]
-        [--images [--rad69-url URL] [--dicom AET@HOST:PORT]] [--method RAD-69|C-GET|WADO-RS]]
+        [--images [--rad69-url URL] [--dicom AET@HOST:PORT] [--move AET@HOST:PORT] [--method M]]
 
 Searches the patient's approved documents (Flux 5, ITI-18 FindDocuments on ``REGISTRY_URL/iti18``), then
 retrieves (Flux 7, ITI-43 on ``REGISTRY_URL/iti43``) in one request every document found whose referenceIdList
@@ -12,10 +12,10 @@ trigger.
 
 With ``--every S`` it plays a consumer without trigger (`presets/consumer-awaited.toml`), a viewer opening each
 new document of the patient: every S seconds it searches the patient's documents and retrieves those it has not
-seen yet, until ``--for`` seconds have passed. With ``--images`` it then retrieves the
-images each KOS references, by RAD-69 (``--rad69-url``), C-GET (``--dicom``) and WADO-RS (the KOS's Retrieve
-URL), or by ``--method`` only, with our imaging consumer client (with an accession number: what
-`presets/consumer-trigger.toml` runs as the consumer's images_trigger).
+seen yet, until ``--for`` seconds have passed. With ``--images`` it then retrieves the images each KOS
+references, by RAD-69 (``--rad69-url``), C-GET (``--dicom``), C-MOVE to a storage SCP of its own (``--dicom`` and
+``--move``) and WADO-RS (the KOS's Retrieve URL), or by ``--method`` only, with our imaging consumer client (with
+an accession number: what `presets/consumer-trigger.toml` runs as the consumer's images_trigger).
 """
 
 from __future__ import annotations
@@ -41,11 +41,13 @@ def carries_accession(reference_ids: list[str], accession_number: str) -> bool:
     return False
 
 
-def view_images(kos_data: bytes, rad69_url: str | None, dicom: str | None, method: str | None = None) -> bool:
+def view_images(
+    kos_data: bytes, rad69_url: str | None, dicom: str | None, method: str | None = None, move: str | None = None
+) -> bool:
     """Retrieve the images a KOS references as a viewer would, by ``method`` or every method it can: RAD-69
     (``rad69_url``), C-GET (``dicom`` = ``AET@HOST:PORT``) and WADO-RS (the KOS's Retrieve URL). True when every
     retrieve brought every instance."""
-    from simulators.imaging_consumer.client import retrieve_cget, retrieve_rad69, retrieve_wado
+    from simulators.imaging_consumer.client import retrieve_cget, retrieve_cmove, retrieve_rad69, retrieve_wado
     from xdsi.dicom.kos import KosError, parse_kos
 
     try:
@@ -60,6 +62,16 @@ def view_images(kos_data: bytes, rad69_url: str | None, dicom: str | None, metho
         aet, _, address = dicom.partition("@")
         host, _, port = address.rpartition(":")
         results.append(retrieve_cget(host, int(port), aet, kos, calling_aet="VENDOR_VIEWER", timeout=60))
+    if dicom and move and method in (None, "C-MOVE"):
+        aet, _, address = dicom.partition("@")
+        host, _, port = address.rpartition(":")
+        own, _, own_address = move.partition("@")
+        own_host, _, own_port = own_address.rpartition(":")
+        results.append(
+            retrieve_cmove(
+                host, int(port), aet, kos, calling_aet=own, store_host=own_host, store_port=int(own_port), timeout=60
+            )
+        )
     if kos.referenced and kos.referenced[0].retrieve_url and method in (None, "WADO-RS"):
         results.append(retrieve_wado(None, kos, timeout=60))
     for r in results:
@@ -72,7 +84,7 @@ def consume(
     patient_id: str,
     accession: str | None,
     seen: set[str],
-    images: tuple[str | None, str | None, str | None] | None = None,
+    images: tuple[str | None, str | None, str | None, str | None] | None = None,
 ) -> int:
     """Search the patient's documents, retrieve those of ``accession`` (None: every document whose uniqueId is
     not in ``seen``, which is then updated), and with ``images`` (RAD-69 URL, C-GET ``AET@HOST:PORT``) the images
@@ -116,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--images", action="store_true", help="then retrieve the images of each KOS retrieved")
     parser.add_argument("--rad69-url", help="with --images: the imaging source's RAD-69 endpoint")
     parser.add_argument("--dicom", help="with --images: the imaging source for C-GET, AET@HOST:PORT")
-    parser.add_argument("--method", choices=("RAD-69", "C-GET", "WADO-RS"), help="with --images: this one only")
+    parser.add_argument(
+        "--method", choices=("RAD-69", "C-GET", "C-MOVE", "WADO-RS"), help="with --images: this one only"
+    )
+    parser.add_argument("--move", help="with --images: C-MOVE to our own storage SCP, AET@HOST:PORT")
     args = parser.parse_args(argv)
     accession = (args.accession_number or "").strip() or None
     if not args.patient_id.strip() or (accession is None and args.every is None):
@@ -128,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     while True:
         try:
             with ConsumerClient(f"{base}/iti18", timeout=args.timeout, retrieve_url=f"{base}/iti43") as client:
-                images = (args.rad69_url, args.dicom, args.method) if args.images else None
+                images = (args.rad69_url, args.dicom, args.method, args.move) if args.images else None
                 status = consume(client, args.patient_id.strip(), accession, seen, images)
         except TransportError as exc:
             print(f"vendor_consumer: {exc}", file=sys.stderr)

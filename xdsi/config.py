@@ -5,7 +5,8 @@ Each actor section that is present names a vendor's system; an absent section me
     [registry]        iti41_url, iti18_url, iti43_url, iti57_url
     [imaging_source]  aet, host, port, rad69_url, wado_rs_url, retrieve_location_uid
     [producer]        trigger = "command {patient_id} {accession_number}", update_trigger = "…", wait_seconds = 60
-    [consumer]        trigger = "command ...", images_trigger = "command ... {method} ...", wait_seconds = 60
+    [consumer]        trigger = "command ...", images_trigger = "command ... {method} ...", wait_seconds = 60,
+                      move_aet, move_host, move_port (its storage SCP, for C-MOVE)
     [harness]         host, registry_port, dicom_port, http_port, aet, store (our own simulators)
     [tls]             cert, key, ca (mutual TLS; paths relative to the sut.toml file)
 
@@ -18,6 +19,7 @@ without one, the scenario waits up to ``wait_seconds`` for its messages to reach
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import string
@@ -101,6 +103,8 @@ class Initiator:
     images_trigger: str | None = None
     #: a producer's command to update a Fiche it published (Flux 3, process 3.2): a status or a new version
     update_trigger: str | None = None
+    #: a consumer's storage SCP (AE title, host, port): a C-MOVE destination our imaging source then knows
+    move_destination: tuple[str, str, int] | None = None
 
     def images(self) -> Initiator:
         """The initiator that retrieves images: ``images_trigger`` as its trigger (None: nothing to run)."""
@@ -279,7 +283,7 @@ _KEYS: dict[str, tuple[str, ...]] = {
     "registry": ("iti41_url", "iti18_url", "iti43_url", "iti57_url"),
     "imaging_source": ("aet", "host", "port", "rad69_url", "wado_rs_url", "retrieve_location_uid"),
     "producer": ("trigger", "update_trigger", "wait_seconds"),
-    "consumer": ("trigger", "images_trigger", "wait_seconds"),
+    "consumer": ("trigger", "images_trigger", "wait_seconds", "move_aet", "move_host", "move_port"),
     "harness": ("host", "registry_port", "dicom_port", "http_port", "aet", "store"),
     "tls": ("cert", "key", "ca"),
 }
@@ -306,6 +310,11 @@ def _initiator(section: _Section) -> Initiator:
         section.text("images_trigger"),
         section.text("update_trigger"),
     )
+    move = (_aet(section, "move_aet"), section.text("move_host"), section.port("move_port"))
+    if any(v is not None for v in move):
+        if not all(move):
+            raise SutError(f"{section.where}: move_aet, move_host and move_port go together (its storage SCP)")
+        initiator = dataclasses.replace(initiator, move_destination=(str(move[0]), str(move[1]), int(move[2] or 0)))
     commands = {"trigger": initiator.trigger, "images_trigger": initiator.images_trigger}
     commands["update_trigger"] = initiator.update_trigger
     for key, command in commands.items():

@@ -210,13 +210,17 @@ def imaging_endpoints(
     store = tmp_path_factory.mktemp("imaging-source")
     assert imaging_exam.study.directory is not None
     harness = getattr(sut, "harness", None)
+    destinations = {"XDSI_CONSUMER": ("127.0.0.1", move_port)}
+    viewer = getattr(getattr(sut, "consumer", None), "move_destination", None)
+    if viewer is not None:  # a consumer under test's storage SCP: its C-MOVE destination
+        destinations[viewer[0]] = (viewer[1], viewer[2])
     source = start_imaging_source(
         host=getattr(harness, "host", "127.0.0.1"),
         dicom_port=int(getattr(harness, "dicom_port", 0) or 0),
         http_port=int(getattr(harness, "http_port", 0) or 0),
         store=f"sqlite:///{store}/index.sqlite",
         studies=[imaging_exam.study.directory],
-        move_destinations={"XDSI_CONSUMER": ("127.0.0.1", move_port)},
+        move_destinations=destinations,
         journal=journal,
     )
     try:

@@ -166,8 +166,8 @@ def _vendor_images(
     what = f"{method} by a consumer under test"
     if not source.simulated:
         pytest.skip(f"{what}: its requests are read back from our imaging source's journal")
-    if method == "C-MOVE":
-        pytest.skip(f"{what}: its storage SCP is not a move destination our imaging source knows")
+    if method == "C-MOVE" and initiator.move_destination is None:
+        pytest.skip(f"{what}: sut.toml [consumer] gives no move_aet/move_host/move_port (its storage SCP)")
     kos, exam = _kos(scene), scene.need_exam()
     endpoints = {
         "rad69_url": source.rad69_url or "",
@@ -175,6 +175,7 @@ def _vendor_images(
         "dicom_aet": source.aet or "",
         "dicom_host": source.host or "",
         "dicom_port": str(source.port or ""),
+        "move_aet": initiator.move_destination[0] if initiator.move_destination else "",
     }
     if initiator.trigger:
         if not initiator.images_trigger:
