@@ -28,17 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from simulators.consumer.client import ConsumerClient, TransportError
-from xdsi.model.identifiers import ACCESSION, ReferenceId
+from xdsi.model.identifiers import ReferenceId
 from xdsi.model.retrieve import DocumentRequest
-
-
-def carries_accession(reference_ids: list[str], accession_number: str) -> bool:
-    """One of ``reference_ids`` (CXi values) is ``accession_number`` typed as an accession number."""
-    for value in reference_ids:
-        ref = ReferenceId.parse(value)
-        if ref.id == accession_number and ref.type == ACCESSION:
-            return True
-    return False
 
 
 def view_images(
@@ -96,7 +87,9 @@ def consume(
             print(f"  {error}", file=sys.stderr)
         return 1
     if accession is not None:
-        wanted = [e for e in found.objects.entries if carries_accession(list(e.reference_ids), accession)]
+        wanted = [
+            e for e in found.objects.entries if accession in {ReferenceId.parse(v).id for v in e.accession_numbers}
+        ]
     else:
         wanted = [e for e in found.objects.entries if e.unique_id not in seen]
         seen.update(e.unique_id or "" for e in wanted)

@@ -91,6 +91,10 @@ class TriggerResult:
     def ok(self) -> bool:
         return self.returncode == 0
 
+    def describe(self) -> str:
+        """``trigger CMD exited with N: <the end of its stderr>``, for a step's failure message."""
+        return f"trigger {' '.join(self.command)} exited with {self.returncode}: {self.stderr.strip()[-2000:]}"
+
 
 @dataclass(frozen=True)
 class Initiator:

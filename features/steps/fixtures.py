@@ -458,6 +458,21 @@ def await_found(find: Callable[[], T | None], timeout: float) -> T | None:
         time.sleep(0.2)
 
 
+def drive(
+    request: pytest.FixtureRequest, initiator: Any, section: str, awaited: str, **values: object
+) -> tuple[Any | None, str, float]:
+    """Make an initiator under test act: run its trigger with ``values`` (then our simulators are given
+    :data:`JOURNAL_WAIT` to journal what it sent), or, without a trigger, tell the person running the suite what
+    to do (``awaited``) and give it ``wait_seconds``. Returns the trigger's result (None when awaited), a
+    description for failure messages, and how long to wait for its messages."""
+    if initiator.trigger:
+        result = initiator.run(check=False, **values)
+        return result, result.describe(), JOURNAL_WAIT
+    wait = initiator.wait_seconds
+    announce(request, f"waiting up to {wait:g} s for the {section} under test to {awaited}")
+    return None, f"no trigger: awaited {wait:g} s (sut.toml [{section}] wait_seconds)", wait
+
+
 def announce(request: pytest.FixtureRequest, text: str) -> None:
     """Tell the person running the suite what the scenario waits for (an initiator under test without trigger)."""
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")

@@ -24,15 +24,14 @@ from pydicom.dataset import Dataset
 from pytest_bdd import given, parsers, then, when
 
 from features.steps.fixtures import (
-    JOURNAL_WAIT,
     ImagingEndpoints,
     ImagingExam,
     RegistryEndpoints,
     Scene,
-    announce,
     await_found,
     check_exchanges,
     check_journal,
+    drive,
     new_exam,
     vendor_consumer,
 )
@@ -177,29 +176,24 @@ def _vendor_images(
         "dicom_port": str(source.port or ""),
         "move_aet": initiator.move_destination[0] if initiator.move_destination else "",
     }
-    if initiator.trigger:
-        if not initiator.images_trigger:
-            pytest.skip(f"{what}: sut.toml [consumer] has no images_trigger to ask it to retrieve images")
-        result = initiator.images().run(
-            check=False,
-            registry_url=registry.iti18_url.removesuffix("/iti18"),
-            patient_id=exam.patient_id,
-            accession_number=exam.accession_number,
-            study_uid=kos.study_instance_uid,
-            method=method,
-            **endpoints,
-        )
-        said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
-        timeout = JOURNAL_WAIT
-    else:
-        said = f"no trigger: awaited {initiator.wait_seconds:g} s (sut.toml [consumer] wait_seconds)"
-        timeout = initiator.wait_seconds
-        where = {"RAD-69": endpoints["rad69_url"], "WADO-RS": endpoints["wado_rs_url"]}.get(
-            method, f"{endpoints['dicom_aet']}@{endpoints['dicom_host']}:{endpoints['dicom_port']}"
-        )
-        announce(request, f"waiting up to {timeout:g} s for the consumer under test to retrieve the images of "
-                 f"study {kos.study_instance_uid} (accession number {exam.accession_number}) by {method} "
-                 f"from {where}")  # fmt: skip
+    if initiator.trigger and not initiator.images_trigger:
+        pytest.skip(f"{what}: sut.toml [consumer] has no images_trigger to ask it to retrieve images")
+    where = {"RAD-69": endpoints["rad69_url"], "WADO-RS": endpoints["wado_rs_url"]}.get(
+        method, f"{endpoints['dicom_aet']}@{endpoints['dicom_host']}:{endpoints['dicom_port']}"
+    )
+    _result, said, timeout = drive(
+        request,
+        initiator.images() if initiator.trigger else initiator,
+        "consumer",
+        f"retrieve the images of study {kos.study_instance_uid} (accession number {exam.accession_number}) by "
+        f"{method} from {where}",
+        registry_url=registry.iti18_url.removesuffix("/iti18"),
+        patient_id=exam.patient_id,
+        accession_number=exam.accession_number,
+        study_uid=kos.study_instance_uid,
+        method=method,
+        **endpoints,
+    )
     wanted = kos.instance_uids
 
     def served() -> dict[str, str] | None:

@@ -27,9 +27,10 @@ from features.steps.fixtures import (
     Publication,
     RegistryEndpoints,
     Scene,
-    announce,
     await_found,
+    check_exchanges,
     check_journal,
+    drive,
     new_exam,
     new_uid,
     parsed_kos,
@@ -46,7 +47,7 @@ from xdsi.messages import examples as ex
 from xdsi.messages import iti18, iti41, iti43
 from xdsi.messages.wire import from_wire
 from xdsi.model import metadata as md
-from xdsi.model.identifiers import ACCESSION, CX, ORDER, STUDY_INSTANCE_UID, ReferenceId
+from xdsi.model.identifiers import CX, ORDER, ReferenceId
 from xdsi.model.metadata import Code, Document, DocumentEntry
 from xdsi.model.responses import RegistryResponse
 from xdsi.model.retrieve import DocumentRequest
@@ -135,8 +136,8 @@ def _found(scene: Scene) -> set[str]:
 def _study_uid(pub: Publication) -> str:
     """The Study Instance UID of the published KOS Fiche's referenceIdList (that of the exam, or the one a
     producer under test chose)."""
-    refs = [ReferenceId.parse(r) for r in pub.kos_entry.reference_ids]
-    return next((r.id for r in refs if r.type == STUDY_INSTANCE_UID), pub.exam.study_uid)
+    uids = pub.kos_entry.study_instance_uids
+    return ReferenceId.parse(uids[0]).id if uids else pub.exam.study_uid
 
 
 def _registered_kos(scene: Scene, consumer: ConsumerClient, statuses: list[str] | None = None) -> DocumentEntry:
@@ -202,8 +203,7 @@ def _kos_fiche(exchange: Exchange) -> tuple[str, ReferenceId, set[str]] | None:
     for de in objects.entries:
         if de.mime_type != "application/dicom":
             continue
-        refs = [ReferenceId.parse(r) for r in de.reference_ids]
-        accession = next((r for r in refs if r.type == ACCESSION and r.id), None)
+        accession = next((r for r in map(ReferenceId.parse, de.accession_numbers) if r.id), None)
         if accession is not None and de.patient_id:
             return de.patient_id, accession, {c.code for c in de.event_codes if c.scheme == md.DCM}
     return None
@@ -226,21 +226,18 @@ def _vendor_publish(
     if not registry.simulated:
         pytest.skip("producer under test: its messages are read back from our registry simulator's journal")
     exam = scene.need_exam()
-    if initiator.trigger:
-        result = initiator.run(
-            check=False,
-            registry_url=registry.iti41_url,
-            patient_id=exam.patient_id,
-            accession_number=exam.accession_number,
-            modality=exam.modality.code,
-        )
-        said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
-        wanted, timeout = exam.accession_number, JOURNAL_WAIT
-    else:
-        said = f"no trigger: awaited {initiator.wait_seconds:g} s (sut.toml [producer] wait_seconds)"
-        wanted, timeout = None, initiator.wait_seconds
-        wait = f"waiting up to {timeout:g} s for the producer under test to send a lot with the KOS of an exam"
-        announce(request, f"{wait} of modality {exam.modality.code} and its report (ITI-41) to {registry.iti41_url}")
+    _result, said, timeout = drive(
+        request,
+        initiator,
+        "producer",
+        f"send a lot with the KOS of an exam of modality {exam.modality.code} and its report (ITI-41) to "
+        f"{registry.iti41_url}",
+        registry_url=registry.iti41_url,
+        patient_id=exam.patient_id,
+        accession_number=exam.accession_number,
+        modality=exam.modality.code,
+    )
+    wanted = exam.accession_number if initiator.trigger else None
 
     def lot() -> tuple[Exchange, str, ReferenceId, set[str]] | None:
         for e in _received(scene, "ITI-41"):
@@ -258,7 +255,8 @@ def _vendor_publish(
         + f" from the producer ({said}); ITI-41 received: {len(_received(scene, 'ITI-41'))}"
     )
     exchange, patient_id, accession, _modalities = got
-    check_journal(scene, {"ITI-41"})
+    check_journal(scene, {"ITI-41"}, required=False)  # what came since the last check, kept for the report
+    check_exchanges([exchange])
     response = ebdecode.registry_response(_answer(exchange, "producer", said).body)
     if not initiator.trigger:  # the exam is the one the producer chose
         exam = dataclasses.replace(
@@ -337,9 +335,7 @@ def _search_and_retrieve(scene: Scene, accession_number: str) -> tuple[Exchange,
 
 def carries_accession(entry: DocumentEntry, accession_number: str) -> bool:
     """The Fiche's referenceIdList carries ``accession_number`` typed as an accession number."""
-    return any(
-        ref.id == accession_number and ref.type == ACCESSION for ref in map(ReferenceId.parse, entry.reference_ids)
-    )
+    return any(ReferenceId.parse(value).id == accession_number for value in entry.accession_numbers)
 
 
 def _received_summary(scene: Scene) -> str:
@@ -362,19 +358,16 @@ def _vendor_consume(request: pytest.FixtureRequest, scene: Scene, initiator: Any
         pytest.skip("consumer under test: its messages are read back from our registry simulator's journal")
     exam = scene.need_exam()
     base = registry.iti18_url.removesuffix("/iti18")
-    result = None
-    if initiator.trigger:
-        result = initiator.run(
-            check=False, registry_url=base, patient_id=exam.patient_id, accession_number=exam.accession_number
-        )
-        said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
-        timeout = JOURNAL_WAIT
-    else:
-        said = f"no trigger: awaited {initiator.wait_seconds:g} s (sut.toml [consumer] wait_seconds)"
-        timeout = initiator.wait_seconds
-        announce(request, f"waiting up to {timeout:g} s for the consumer under test to search the documents of "
-                  f"patient {exam.patient_id} ({registry.iti18_url}) and retrieve those of accession number "
-                  f"{exam.accession_number} ({base}/iti43)")  # fmt: skip
+    result, said, timeout = drive(
+        request,
+        initiator,
+        "consumer",
+        f"search the documents of patient {exam.patient_id} ({registry.iti18_url}) and retrieve those of "
+        f"accession number {exam.accession_number} ({base}/iti43)",
+        registry_url=base,
+        patient_id=exam.patient_id,
+        accession_number=exam.accession_number,
+    )
     got = await_found(lambda: _search_and_retrieve(scene, exam.accession_number), timeout)
     assert got is not None, (
         f"our registry received no search (ITI-18) answered with the Fiches of accession number "
@@ -382,7 +375,8 @@ def _vendor_consume(request: pytest.FixtureRequest, scene: Scene, initiator: Any
         + _received_summary(scene)
     )
     search, retrieve = got
-    check_journal(scene, {"ITI-18", "ITI-43"})
+    check_journal(scene, {"ITI-18", "ITI-43"}, required=False)  # what came since the last check, for the report
+    check_exchanges([search, retrieve])
     found = ebquery.decode_response(_answer(search, "consumer", said).body)
     assert found.response.ok, f"ITI-18: {[(e.code, e.context) for e in found.response.errors]} ({said})"
     raw = _answer(retrieve, "consumer", said)
@@ -543,7 +537,7 @@ def _vendor_update(
         original_status=old,
         new_status=new,
     )
-    said = f"trigger {' '.join(result.command)} exited with {result.returncode}: {result.stderr.strip()[-2000:]}"
+    said = result.describe()
 
     def received() -> Exchange | None:
         new_ones = scene.journal.exchanges(after_id=before)
@@ -551,7 +545,8 @@ def _vendor_update(
 
     exchange = await_found(received, JOURNAL_WAIT)
     assert exchange is not None, f"our registry at {registry.iti57_url} received no ITI-57 from the producer ({said})"
-    check_journal(scene, {"ITI-57"})
+    check_journal(scene, {"ITI-57"}, required=False)  # what came since the last check, kept for the report
+    check_exchanges([exchange])
     scene.response = ebdecode.registry_response(_answer(exchange, "producer", said).body)
 
 

@@ -434,6 +434,8 @@ class DicomSource:
     def on_store(self, event: Any) -> int | Dataset:
         started = time.perf_counter()
         status = self._store(event)
+        if self.journal is None:
+            return status
         code = status if isinstance(status, int) else int(status.Status)
         comment = "" if isinstance(status, int) else str(status.get("ErrorComment", ""))
         try:
@@ -493,6 +495,9 @@ class DicomSource:
     def _journaled(self, op: str, event: Any, responses: Iterator[Any]) -> Iterator[Any]:
         """Pass a handler's responses through, then journal the request (its identifier) and what was answered:
         the final status, the matches (C-FIND) or C-STORE sub-operations offered (C-GET/C-MOVE)."""
+        if self.journal is None:
+            yield from responses
+            return
         started = time.perf_counter()
         pending, final, comment = 0, None, ""
         offered: list[str] = []  # "SOP class UID SOP instance UID" of each C-STORE sub-operation (C-GET, C-MOVE)

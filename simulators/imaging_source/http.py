@@ -571,6 +571,8 @@ def create_app(
     def journaled(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         """Journal each WADO-RS request: the request line and Accept header, the status, and the instances
         answered (their bytes stream to the peer unrecorded)."""
+        if journal is None:
+            return handler
 
         async def handle(request: Request) -> Response:
             started = time.perf_counter()
